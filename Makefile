@@ -1,0 +1,41 @@
+# fundguard — the two commands a fresh machine needs: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   := fundguard-data/demo
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/fundguard demo --out $(DEMO)
+
+test: install
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
+
+test-fast: install
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser and not spark"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) fundguard-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Declared fraud signals over settlement data, one module per pattern."""

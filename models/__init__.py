@@ -1,0 +1,1 @@
+"""Estimators, calibration, reasons and the scoring core that writes leads."""

@@ -1,0 +1,1 @@
+"""Importers that convert public or regional datasets into the settlement contract."""

@@ -1,0 +1,1 @@
+"""Cases and verification, the credit ledger, the sampling planner, warnings and reports."""

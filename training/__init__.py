@@ -1,0 +1,1 @@
+"""Train, evaluate and promote jobs over the MLflow registry."""
