@@ -1,0 +1,265 @@
+"""The two scikit-learn estimators a pattern is scored with.
+
+``CalibratedBooster`` — a LightGBM classifier whose raw scores are calibrated on held-out
+folds (isotonic or sigmoid), so that ``predict_proba`` is the probability that an
+inspector confirms the subject. ``ColdStartScorer`` — for patterns without enough
+confirmed labels: an IsolationForest per peer group, blended with the pattern's rule
+flags, ranking subjects without any label.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import IsolationForest
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+Calibration = Literal["auto", "isotonic", "sigmoid"]
+
+
+class CalibratedBooster(ClassifierMixin, BaseEstimator):
+    """LightGBM on the signals, calibrated on out-of-fold raw scores.
+
+    Fitting predicts every subject with a booster that did not see it (stratified folds,
+    grouped when ``groups`` is given so that a person or institution never sits on both
+    sides), fits a monotone calibrator of those held-out raw scores against the labels,
+    then fits the final booster on all subjects. Deterministic for a ``random_state``.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 10,
+        subsample: float = 0.9,
+        colsample_bytree: float = 0.9,
+        reg_lambda: float = 1.0,
+        balance_classes: bool = True,
+        calibration: Calibration = "auto",
+        isotonic_min_confirmed: int = 500,
+        calibration_folds: int = 5,
+        n_jobs: int = 1,
+        random_state: int = 7,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.balance_classes = balance_classes
+        self.calibration = calibration
+        self.isotonic_min_confirmed = isotonic_min_confirmed
+        self.calibration_folds = calibration_folds
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _booster(self) -> lgb.LGBMClassifier:
+        return lgb.LGBMClassifier(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1 if self.subsample < 1 else 0,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            class_weight="balanced" if self.balance_classes else None,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> CalibratedBooster:
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
+        y = np.asarray(y).astype(int)
+        self.classes_ = np.array([0, 1])
+        n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+        if n_pos < 2 or n_neg < 2:
+            raise ValueError(
+                f"a calibrated booster needs at least 2 confirmed and 2 rejected subjects, "
+                f"got {n_pos} and {n_neg}"
+            )
+        n_splits = max(2, min(self.calibration_folds, n_pos, n_neg))
+        if groups is not None:
+            groups = np.asarray(groups)
+            n_splits = max(2, min(n_splits, len(np.unique(groups))))
+            folds: Any = StratifiedGroupKFold(
+                n_splits=n_splits, shuffle=True, random_state=self.random_state
+            ).split(X, y, groups)
+        else:
+            folds = StratifiedKFold(
+                n_splits=n_splits, shuffle=True, random_state=self.random_state
+            ).split(X, y)
+        held_out = np.full(len(y), np.nan)
+        for train, test in folds:
+            if len(np.unique(y[train])) < 2:
+                continue
+            booster = self._booster().fit(X[train], y[train])
+            held_out[test] = booster.predict(X[test], raw_score=True)
+        seen = ~np.isnan(held_out)
+        self.calibration_method_ = self._method(n_pos)
+        self.calibrator_ = _fit_calibrator(held_out[seen], y[seen], self.calibration_method_)
+        self.booster_ = self._booster().fit(X, y)
+        return self
+
+    def _method(self, n_pos: int) -> str:
+        if self.calibration == "auto":
+            return "isotonic" if n_pos >= self.isotonic_min_confirmed else "sigmoid"
+        return self.calibration
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The booster's raw score (log-odds, before calibration)."""
+        check_is_fitted(self, "booster_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        return np.asarray(self.booster_.predict(X, raw_score=True), dtype=np.float64)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "calibrator_")
+        p = _apply_calibrator(self.calibrator_, self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def contributions(self, X: Any) -> np.ndarray:
+        """Per-signal log-odds contributions (``pred_contrib``); the last column is the base."""
+        check_is_fitted(self, "booster_")
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
+        return np.asarray(self.booster_.predict(X, pred_contrib=True), dtype=np.float64)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str) -> Any:
+    """A monotone non-decreasing map from raw score to probability."""
+    if method == "sigmoid":
+        platt = LogisticRegression(C=1e4).fit(raw.reshape(-1, 1), y)
+        if platt.coef_[0, 0] > 0:
+            return platt
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+    return iso.fit(raw, y)
+
+
+def _apply_calibrator(calibrator: Any, raw: np.ndarray) -> np.ndarray:
+    if isinstance(calibrator, LogisticRegression):
+        return np.asarray(calibrator.predict_proba(raw.reshape(-1, 1))[:, 1], dtype=np.float64)
+    return np.asarray(calibrator.predict(raw), dtype=np.float64)
+
+
+class ColdStartScorer(BaseEstimator):
+    """Ranks subjects without labels: peer-group anomaly blended with the pattern's rule flags.
+
+    ``score = flag_weight × share of the pattern's flags fired
+    + (1 - flag_weight) × anomaly percentile within the peer group``, where the anomaly is
+    an IsolationForest fitted per peer group (groups smaller than ``min_peers`` share one
+    forest fitted on everyone). The score orders subjects; it is not a probability.
+    ``flag_columns`` are the indices of the pattern's flag columns in ``X``.
+    """
+
+    def __init__(
+        self,
+        flag_columns: tuple[int, ...] = (),
+        n_estimators: int = 100,
+        min_peers: int = 30,
+        flag_weight: float = 0.5,
+        random_state: int = 7,
+    ) -> None:
+        self.flag_columns = flag_columns
+        self.n_estimators = n_estimators
+        self.min_peers = min_peers
+        self.flag_weight = flag_weight
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None, groups: Any = None) -> ColdStartScorer:
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
+        X = np.nan_to_num(X, nan=0.0)
+        keys = _group_keys(groups, len(X))
+        self.forests_: dict[str, tuple[IsolationForest, np.ndarray]] = {}
+        self.centers_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.forests_[""] = self._forest(X)
+        self.centers_[""] = _robust_center(X)
+        for key in pd.unique(keys):
+            rows = keys == key
+            if key != "" and rows.sum() >= self.min_peers:
+                self.forests_[str(key)] = self._forest(X[rows])
+                self.centers_[str(key)] = _robust_center(X[rows])
+        return self
+
+    def _forest(self, X: np.ndarray) -> tuple[IsolationForest, np.ndarray]:
+        forest = IsolationForest(
+            n_estimators=self.n_estimators, random_state=self.random_state, n_jobs=1
+        ).fit(X)
+        return forest, np.sort(-forest.score_samples(X))
+
+    def score_samples(self, X: Any, groups: Any = None) -> np.ndarray:
+        """Cold-start scores in [0, 1]: higher is more suspicious."""
+        check_is_fitted(self, "forests_")
+        X = np.nan_to_num(
+            validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False),
+            nan=0.0,
+        )
+        keys = _group_keys(groups, len(X))
+        anomaly = np.zeros(len(X))
+        for key in pd.unique(keys):
+            rows = keys == key
+            forest, reference = self.forests_.get(str(key), self.forests_[""])
+            raw = -forest.score_samples(X[rows])
+            anomaly[rows] = np.searchsorted(reference, raw, side="right") / len(reference)
+        flags = (
+            (X[:, list(self.flag_columns)] > 0).mean(axis=1)
+            if self.flag_columns
+            else np.zeros(len(X))
+        )
+        weight = self.flag_weight if self.flag_columns else 0.0
+        return np.asarray(weight * flags + (1 - weight) * anomaly, dtype=np.float64)
+
+    def contributions(self, X: Any, groups: Any = None) -> np.ndarray:
+        """Why a subject stands out: fired flags, and robust distance from its peer group."""
+        check_is_fitted(self, "forests_")
+        X = np.nan_to_num(
+            validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False),
+            nan=0.0,
+        )
+        keys = _group_keys(groups, len(X))
+        out = np.zeros_like(X)
+        for key in pd.unique(keys):
+            rows = keys == key
+            center, spread = self.centers_.get(str(key), self.centers_[""])
+            out[rows] = np.clip((X[rows] - center) / spread, 0, None) / 10.0
+        if self.flag_columns:
+            flags = list(self.flag_columns)
+            out[:, flags] = (X[:, flags] > 0) * (1.0 + out[:, flags])
+        return out
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def _group_keys(groups: Any, n: int) -> np.ndarray:
+    if groups is None:
+        return np.full(n, "", dtype=object)
+    return pd.Series(groups, dtype="string").fillna("").to_numpy(dtype=object)
+
+
+def _robust_center(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    median = np.median(X, axis=0)
+    q75, q25 = np.percentile(X, [75, 25], axis=0)
+    spread = np.where(q75 - q25 > 0, q75 - q25, np.maximum(np.abs(median), 1.0))
+    return median, spread

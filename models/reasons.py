@@ -1,0 +1,121 @@
+"""Reasons and evidence of a lead: the top contributing signals in the inspector's words.
+
+A supervised model's contributions are LightGBM ``pred_contrib`` log-odds per input
+column; a cold-start scorer's are its fired flags and distance from the peer group. The
+top positive ones become reasons: the column (which names the declared signal), its
+value, its contribution, and the signal's plain-language explanation from the evidence
+frame (or its description when it did not fire). Evidence lists the IDs behind them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.contract import FeatureSet, FeatureSpec, Level
+from models.design import Column, institution_map
+
+
+def explain(
+    feature_set: FeatureSet,
+    level: Level,
+    columns: list[Column],
+    values: pd.DataFrame,
+    contributions: np.ndarray,
+    top: int,
+    ids_per_reason: int,
+    specs: dict[str, FeatureSpec],
+    prefix: str = "",
+) -> tuple[pd.Series, pd.Series]:
+    """Reasons and evidence strings for the subjects of ``values`` (same row order)."""
+    index = values.index
+    reasons = pd.Series(prefix, index=index, dtype="string")
+    evidence = pd.Series("", index=index, dtype="string")
+    if not columns or contributions.size == 0:
+        return reasons.str.rstrip("; "), evidence
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
+    rows = np.arange(len(index))
+    names = np.array([c.name for c in columns], dtype=object)
+    lookup = _evidence_lookup(feature_set, level, columns, ids_per_reason)
+    descriptions = np.array([c.describe(specs.get(c.signal)) for c in columns], dtype=object)
+    first = True
+    for slot in range(order.shape[1]):
+        col = order[:, slot]
+        contrib = contributions[rows, col]
+        keep = pd.Series(contrib > 0, index=index)
+        if not keep.any():
+            break
+        name = pd.Series(names[col], index=index, dtype="string")
+        value = _numbers(values.to_numpy()[rows, col], index)
+        keyed = pd.MultiIndex.from_arrays([index.astype("string"), name.to_numpy()])
+        said = lookup["explanation"].reindex(keyed).to_numpy()
+        ids = lookup["evidence"].reindex(keyed).to_numpy()
+        text = pd.Series(said, index=index, dtype="string").fillna(
+            pd.Series(descriptions[col], index=index, dtype="string")
+        )
+        signed = pd.Series(np.char.mod("%+.2f", contrib), index=index, dtype="string")
+        reason = name + " = " + value + " (" + signed + "): " + text
+        sep = "" if first else " | "
+        reasons = reasons.where(~keep, reasons + sep + reason)
+        found = pd.Series(ids, index=index, dtype="string")
+        has_ids = keep & found.notna() & (found != "")
+        evidence_sep = np.where(evidence == "", "", " | ")
+        evidence = evidence.where(~has_ids, evidence + evidence_sep + name + ": " + found)
+        first = False
+    return reasons, evidence
+
+
+def _numbers(values: np.ndarray, index: pd.Index) -> pd.Series:
+    text = pd.Series(np.char.mod("%.4g", np.nan_to_num(values)), index=index, dtype="string")
+    return text.where(~np.isnan(values), "missing")
+
+
+def _evidence_lookup(
+    feature_set: FeatureSet, level: Level, columns: list[Column], ids_per_reason: int
+) -> pd.DataFrame:
+    """Explanation and evidence per (subject_id, input column), own and aggregated signals."""
+    ev = feature_set.evidence
+    empty = pd.DataFrame(
+        {"explanation": pd.Series(dtype="string"), "evidence": pd.Series(dtype="string")},
+        index=pd.MultiIndex.from_arrays(
+            [pd.Index([], dtype="string"), pd.Index([], dtype="string")]
+        ),
+    )
+    if ev is None or ev.empty:
+        return empty
+    ev = ev.astype({"subject_type": "string", "subject_id": "string", "feature": "string"})
+    parts = []
+    own = ev[ev["subject_type"] == level.value]
+    if len(own):
+        parts.append(_collapse(own, "subject_id", "feature", ids_per_reason))
+    for source in (Level.VISIT, Level.PERSON):
+        derived = {c.signal: c.name for c in columns if c.source == source and c.how == "share"}
+        if not derived:
+            continue
+        links = institution_map(feature_set, source)
+        rows = ev[(ev["subject_type"] == source.value) & ev["feature"].isin(list(derived))]
+        if rows.empty or links.empty:
+            continue
+        rows = rows.join(links.rename("institution"), on="subject_id", how="inner")
+        rows = rows.assign(column=rows["feature"].map(derived).astype("string"))
+        collapsed = _collapse(rows, "institution", "column", ids_per_reason)
+        collapsed["explanation"] = pd.NA
+        parts.append(collapsed)
+    if not parts:
+        return empty
+    out = pd.concat(parts)
+    return out[~out.index.duplicated()]
+
+
+def _collapse(rows: pd.DataFrame, subject: str, column: str, limit: int) -> pd.DataFrame:
+    """First explanation and up to ``limit`` evidence entries per (subject, column)."""
+    head = rows.groupby([subject, column], sort=False).head(limit)
+    grouped = head.groupby([subject, column], sort=False)
+    out = pd.DataFrame(
+        {
+            "explanation": grouped["explanation"].first().astype("string"),
+            "evidence": grouped["evidence"].agg(lambda s: "; ".join(s.dropna().astype(str))),
+        }
+    )
+    out["evidence"] = out["evidence"].astype("string")
+    return out

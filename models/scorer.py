@@ -1,0 +1,307 @@
+"""``FraudScorer``: every pattern at every subject level, fitted on a FeatureSet and labels.
+
+For each (subject level, pattern) the scorer holds one ``Target``: a calibrated LightGBM
+classifier when the labels hold enough confirmed and rejected subjects, else a
+cold-start scorer (peer-group IsolationForest + the pattern's rule flags). The switch is
+automatic; ``report()`` says which was used and why. Which pairs are scored: every
+pattern with a signal at the level (directly or aggregated to institutions), plus every
+labelled pair.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from features.config import FeatureSettings
+from features.contract import FeatureSet, Level, Pattern
+from models.config import ModelSettings
+from models.design import (
+    Column,
+    level_columns,
+    level_matrix,
+    peer_groups,
+    subject_groups,
+    target_labels,
+)
+from models.estimators import CalibratedBooster, ColdStartScorer
+from settlements.progress import Track, no_track
+
+log = logging.getLogger(__name__)
+
+SUPERVISED = "supervised"
+COLD_START = "cold_start"
+
+
+@dataclass
+class Target:
+    """The fitted model of one subject level and pattern."""
+
+    level: Level
+    pattern: Pattern
+    method: str
+    """``supervised`` (calibrated LightGBM) or ``cold_start`` (unsupervised ranking)."""
+    estimator: CalibratedBooster | ColdStartScorer
+    n_confirmed: int
+    n_rejected: int
+    why: str
+    """Why this method: label counts against the thresholds."""
+
+
+@dataclass(frozen=True)
+class TargetScores:
+    """Scores of every subject of a level for one pattern, and how to explain them."""
+
+    target: Target
+    matrix: pd.DataFrame
+    score: pd.Series
+    """Calibrated probability (supervised) or cold-start score, indexed by subject_id."""
+    margin: pd.Series
+    """Raw score for breaking ties of equal calibrated scores."""
+
+
+class FraudScorer(BaseEstimator):
+    """The whole scorer: settings, per-level input columns, boosters and calibrators.
+
+    ``fit(feature_set, labels)`` with labels in the contract's labels shape (or ``None``
+    for cold start everywhere); ``predict(feature_set)`` gives ``TargetScores`` per
+    (level, pattern); ``models.scoring.score`` turns them into leads.
+    """
+
+    def __init__(
+        self,
+        settings: ModelSettings | None = None,
+        feature_settings: FeatureSettings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.feature_settings = feature_settings
+
+    @property
+    def _settings(self) -> ModelSettings:
+        return self.settings or ModelSettings()
+
+    def fit(
+        self,
+        feature_set: FeatureSet,
+        labels: pd.DataFrame | None = None,
+        track: Track = no_track,
+    ) -> FraudScorer:
+        s = self._settings
+        self.columns_: dict[Level, list[Column]] = {}
+        self.targets_: dict[tuple[Level, Pattern], Target] = {}
+        self.specs_ = feature_set.specs
+        self.skipped_ = feature_set.skipped
+        self.model_version_ = "unregistered"
+        pairs = scored_pairs(feature_set, labels, s.aggregate_to_institution)
+        for level, pattern in track(pairs, "fitting pattern models"):
+            if level not in self.columns_:
+                self.columns_[level] = level_columns(feature_set, level, s.aggregate_to_institution)
+            columns = self.columns_[level]
+            matrix = level_matrix(feature_set, level, columns)
+            y = target_labels(labels, level, pattern)
+            y = y[y.index.isin(matrix.index)]
+            n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+            if n_pos >= s.min_confirmed and n_neg >= s.min_rejected and columns:
+                rows = matrix.loc[y.index]
+                estimator: CalibratedBooster | ColdStartScorer = self._booster().fit(
+                    rows.to_numpy(),
+                    y.to_numpy(),
+                    groups=subject_groups(feature_set, level, rows.index),
+                )
+                method = SUPERVISED
+                why = f"{n_pos} confirmed, {n_neg} rejected labels"
+            else:
+                estimator = self._cold_start(feature_set, level, matrix, pattern)
+                method = COLD_START
+                why = (
+                    f"only {n_pos} confirmed / {n_neg} rejected labels "
+                    f"(need {s.min_confirmed} / {s.min_rejected})"
+                )
+            self.targets_[(level, pattern)] = Target(
+                level, pattern, method, estimator, n_pos, n_neg, why
+            )
+            log.info(
+                "fitted pattern model",
+                extra={
+                    "level": level.value,
+                    "pattern": pattern.value,
+                    "method": method,
+                    "confirmed": n_pos,
+                    "rejected": n_neg,
+                },
+            )
+        return self
+
+    def _booster(self) -> CalibratedBooster:
+        s = self._settings
+        return CalibratedBooster(
+            n_estimators=s.n_estimators,
+            learning_rate=s.learning_rate,
+            num_leaves=s.num_leaves,
+            min_child_samples=s.min_child_samples,
+            subsample=s.subsample,
+            colsample_bytree=s.colsample_bytree,
+            reg_lambda=s.reg_lambda,
+            balance_classes=s.balance_classes,
+            calibration=s.calibration,
+            isotonic_min_confirmed=s.isotonic_min_confirmed,
+            calibration_folds=s.calibration_folds,
+            n_jobs=s.n_jobs,
+            random_state=s.seed,
+        )
+
+    def _cold_start(
+        self, feature_set: FeatureSet, level: Level, matrix: pd.DataFrame, pattern: Pattern
+    ) -> ColdStartScorer:
+        """One forest set per level, shared by its patterns; each pattern has its own flags."""
+        if not hasattr(self, "_forests"):
+            self._forests: dict[Level, ColdStartScorer] = {}
+        if level not in self._forests:
+            s = self._settings
+            base = ColdStartScorer(
+                n_estimators=s.cold_start_trees,
+                min_peers=s.cold_start_min_peers,
+                flag_weight=s.cold_start_flag_weight,
+                random_state=s.seed,
+            )
+            if matrix.shape[1] == 0:
+                matrix = matrix.assign(_none=0.0)
+            self._forests[level] = base.fit(
+                matrix.to_numpy(), groups=peer_groups(feature_set, level, matrix.index)
+            )
+        scorer = copy.copy(self._forests[level])
+        flags = set(self.pattern_flags(level, pattern))
+        scorer.flag_columns = tuple(
+            i for i, c in enumerate(self.columns_[level]) if c.name in flags
+        )
+        return scorer
+
+    def pattern_flags(self, level: Level, pattern: Pattern) -> list[str]:
+        """Input columns that are the pattern's rule flags (or shares of subjects flagged)."""
+        return [
+            c.name
+            for c in self.columns_.get(level, [])
+            if c.pattern == pattern and (c.kind == "flag" or c.how == "share")
+        ]
+
+    def predict(self, feature_set: FeatureSet) -> dict[tuple[Level, Pattern], TargetScores]:
+        """Scores of every subject for every fitted (level, pattern)."""
+        check_is_fitted(self, "targets_")
+        matrices = {
+            level: level_matrix(feature_set, level, columns)
+            for level, columns in self.columns_.items()
+            if feature_set.frames.get(level) is not None
+        }
+        out = {}
+        for key, target in self.targets_.items():
+            matrix = matrices.get(target.level)
+            if matrix is None or matrix.empty:
+                continue
+            values = matrix.to_numpy() if matrix.shape[1] else np.zeros((len(matrix), 1))
+            if isinstance(target.estimator, CalibratedBooster):
+                margin = target.estimator.decision_function(values)
+                score = target.estimator.predict_proba(values)[:, 1]
+            else:
+                groups = peer_groups(feature_set, target.level, matrix.index)
+                score = target.estimator.score_samples(values, groups)
+                margin = score
+            out[key] = TargetScores(
+                target,
+                matrix,
+                pd.Series(score, index=matrix.index, name="score"),
+                pd.Series(margin, index=matrix.index, name="margin"),
+            )
+        return out
+
+    def contributions(
+        self, feature_set: FeatureSet, scores: TargetScores, index: pd.Index
+    ) -> np.ndarray:
+        """Per-column contributions of the chosen subjects (booster: log-odds, no base)."""
+        values = scores.matrix.loc[index].to_numpy()
+        estimator = scores.target.estimator
+        if not scores.matrix.shape[1]:
+            return np.zeros((len(index), 0))
+        if isinstance(estimator, CalibratedBooster):
+            return estimator.contributions(values)[:, :-1]
+        groups = peer_groups(feature_set, scores.target.level, index)
+        return estimator.contributions(values, groups)
+
+    def report(self) -> pd.DataFrame:
+        """Which method each (level, pattern) uses and why: the training report's table."""
+        check_is_fitted(self, "targets_")
+        return pd.DataFrame(
+            [
+                {
+                    "subject_type": t.level.value,
+                    "pattern": t.pattern.value,
+                    "method": t.method,
+                    "calibration": getattr(t.estimator, "calibration_method_", ""),
+                    "confirmed": t.n_confirmed,
+                    "rejected": t.n_rejected,
+                    "inputs": len(self.columns_[t.level]),
+                    "why": t.why,
+                }
+                for t in self.targets_.values()
+            ]
+        )
+
+    @property
+    def model_version(self) -> str:
+        return getattr(self, "model_version_", "unregistered")
+
+    def with_version(self, version: str) -> FraudScorer:
+        """The same fitted scorer, stamping ``version`` on the leads it writes."""
+        check_is_fitted(self, "targets_")
+        stamped = copy.copy(self)
+        stamped.model_version_ = version
+        return stamped
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "targets_")
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_forests", None)
+        return state
+
+
+def scored_pairs(
+    feature_set: FeatureSet, labels: pd.DataFrame | None, aggregate: bool
+) -> list[tuple[Level, Pattern]]:
+    """(level, pattern) pairs to score: patterns with a signal at a present level, and labels."""
+    present = [
+        level
+        for level in Level
+        if (frame := feature_set.frames.get(level)) is not None and len(frame)
+    ]
+    pairs: set[tuple[Level, Pattern]] = set()
+    for spec in feature_set.specs:
+        if spec.level in present:
+            pairs.add((spec.level, spec.pattern))
+        if aggregate and Level.INSTITUTION in present and spec.level in (Level.VISIT, Level.PERSON):
+            pairs.add((Level.INSTITUTION, spec.pattern))
+    if labels is not None and not labels.empty:
+        for subject_type, pattern in (
+            labels[["subject_type", "pattern"]]
+            .astype("string")
+            .drop_duplicates()
+            .itertuples(index=False)
+        ):
+            if subject_type in {lv.value for lv in present} and pattern in set(Pattern):
+                pairs.add((Level(subject_type), Pattern(pattern)))
+    order = {lv: i for i, lv in enumerate(Level)}
+    porder = {p: i for i, p in enumerate(Pattern)}
+    return sorted(pairs, key=lambda p: (order[p[0]], porder[p[1]]))
+
+
+def rule_scores(scores: TargetScores, flags: list[str]) -> pd.Series:
+    """The rule flags alone, as a baseline ranking: how many of the pattern's flags fired."""
+    present = [f for f in flags if f in scores.matrix.columns]
+    return scores.matrix[present].fillna(0).clip(lower=0).sum(axis=1).astype("float64")
