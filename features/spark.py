@@ -1,0 +1,299 @@
+"""The features stage on Apache Spark, for datasets larger than one machine.
+
+The same feature functions as the local path run unchanged: a dataset's settlements and
+fee lines are grouped by person (``groupBy(...).applyInPandas``) and each group is built
+into signal frames by the local per-person function; the institution and doctor signals
+are then computed over those outputs. PySpark is an optional extra
+(``pip install 'fundguard[spark]'``) and is imported only inside the functions that need it.
+
+The tables are read from Parquet on any store Spark reads (a local directory, ``hdfs://``,
+``s3a://``), one ``<table>.parquet`` file or directory of part files per contract table,
+as intake writes them (validated, identifiers already pseudonymised).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from settlements.dataset import Dataset
+from settlements.errors import InputError
+from settlements.frames import coerce_table
+from settlements.schema import INPUT_TABLES, TABLES, Column, Table
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import DataType, StructType
+
+GROUP_COLUMN = "_fg_group"
+"""The grouping key of the per-person stage: a hash bucket of ``psn_no`` (or ``psn_no``)."""
+
+
+class SparkSettings(BaseModel):
+    """How fundguard runs on Spark: the session it creates and how it groups persons."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    master: str | None = Field(
+        default=None,
+        description="Spark master URL (e.g. local[2], yarn, k8s://...); None: the one "
+        "spark-submit gives, else local[*].",
+    )
+    app_name: str = Field(default="fundguard", description="Spark application name.")
+    driver_memory: str = Field(
+        default="2g", description="spark.driver.memory (only effective before the JVM starts)."
+    )
+    executor_memory: str | None = Field(
+        default=None, description="spark.executor.memory on a cluster; None: Spark's default."
+    )
+    shuffle_partitions: int = Field(
+        default=8,
+        ge=1,
+        description="spark.sql.shuffle.partitions: a few per core locally, ~2-4 per "
+        "executor core on a cluster.",
+    )
+    person_buckets: int = Field(
+        default=0,
+        ge=0,
+        description="Persons are grouped into this many hash buckets of psn_no for the "
+        "per-person stage, so one Python call builds many persons at once; 0: one group "
+        "per person (groupBy psn_no), slow but the smallest unit of memory.",
+    )
+    arrow_batch_rows: int = Field(
+        default=10_000,
+        ge=100,
+        description="spark.sql.execution.arrow.maxRecordsPerBatch: rows per Arrow batch "
+        "between the JVM and Python.",
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict, description="Any further Spark configuration, key -> value."
+    )
+
+
+def spark_unavailable() -> str | None:
+    """Why Spark cannot run here (no pyspark, no Java), or ``None`` when it can."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed: pip install 'fundguard[spark]'"
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))) and not (
+        shutil.which("java")
+    ):
+        return "no Java runtime found: install Java 17 or set JAVA_HOME"
+    return None
+
+
+def spark_session(settings: SparkSettings | None = None) -> SparkSession:
+    """A Spark session with fundguard's settings: Arrow on, UI off, UTC time zone.
+
+    Python workers run the interpreter of this process (so they import the same
+    fundguard); locally the driver binds to the loopback address.
+    """
+    reason = spark_unavailable()
+    if reason:
+        raise InputError(reason)
+    s = settings or SparkSettings()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    master = s.master or os.environ.get("MASTER")
+    if master is None or master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    _quiet_pandas_version_warning()
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(s.app_name)
+    if s.master:
+        builder = builder.master(s.master)
+    elif "spark.master" not in _submitted_conf():
+        builder = builder.master("local[*]")
+    conf: dict[str, str] = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.memory": s.driver_memory,
+        "spark.sql.shuffle.partitions": str(s.shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(s.arrow_batch_rows),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
+        # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark reads only
+        # as nanoseconds since the epoch; contract_frame turns those back into timestamps.
+        "spark.sql.legacy.parquet.nanosAsLong": "true",
+    }
+    if s.executor_memory:
+        conf["spark.executor.memory"] = s.executor_memory
+    conf.update(s.conf)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _submitted_conf() -> dict[str, str]:
+    """Configuration that spark-submit passed to this process, if any."""
+    raw = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+    return {"spark.master": "given"} if "--master" in raw else {}
+
+
+def _quiet_pandas_version_warning() -> None:
+    """PySpark 4 warns on every conversion that pandas 3 is not fully supported; the
+    conversions fundguard uses (Arrow, str/float64/datetime64) are tested here."""
+    warnings.filterwarnings(
+        "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+    )
+
+
+# -- the contract's tables as Spark frames ---------------------------------------------------
+
+
+def spark_type(column: Column) -> DataType:
+    """The Spark type of a contract column: codes stay strings, dates are midnight
+    timestamps without time zone (as intake types them), amounts are doubles."""
+    from pyspark.sql import types as st
+
+    if column.kind == "str":
+        return st.StringType()
+    if column.kind in ("date", "datetime"):
+        return st.TimestampNTZType()
+    return st.DoubleType()
+
+
+def spark_schema(table: Table, names: tuple[str, ...] | None = None) -> StructType:
+    """The Spark schema of a contract table (of ``names`` only, when given)."""
+    from pyspark.sql import types as st
+
+    wanted = table.column_names if names is None else names
+    return st.StructType(
+        [st.StructField(c.name, spark_type(c), True) for c in table.columns if c.name in wanted]
+    )
+
+
+@dataclass(frozen=True)
+class SparkTables:
+    """The contract's tables of one dataset as Spark frames; optional ones may be ``None``."""
+
+    settlements: SparkFrame
+    fee_details: SparkFrame
+    persons: SparkFrame
+    institutions: SparkFrame
+    catalog: SparkFrame | None = None
+    labels: SparkFrame | None = None
+
+    def tables(self) -> dict[str, SparkFrame]:
+        """The present tables, by contract name."""
+        out = {}
+        for f in fields(self):
+            frame = getattr(self, f.name)
+            if frame is not None:
+                out[f.name] = frame
+        return out
+
+
+def read_spark_tables(spark: SparkSession, location: str) -> SparkTables:
+    """The contract's tables under ``location`` (``<location>/<table>.parquet``), typed.
+
+    Each contract column is cast to its contract type; a code column stored as a number
+    is refused (casting it would lose leading zeros), as is a missing required column or
+    table. Direct identifiers are not read: no signal uses them. Extra columns are dropped.
+    """
+    frames: dict[str, SparkFrame | None] = {}
+    for table in INPUT_TABLES:
+        path = f"{location.rstrip('/')}/{table.name}.parquet"
+        raw = _read_parquet(spark, path)
+        if raw is None:
+            if table.required:
+                raise InputError(
+                    f"{location}: required table {table.name} is missing "
+                    f"(expected {table.name}.parquet)"
+                )
+            frames[table.name] = None
+            continue
+        frames[table.name] = contract_frame(raw, table, path)
+    return SparkTables(**frames)  # type: ignore[arg-type]
+
+
+def _read_parquet(spark: SparkSession, path: str) -> SparkFrame | None:
+    from pyspark.errors import AnalysisException
+
+    try:
+        return spark.read.parquet(path)
+    except AnalysisException as exc:
+        if "PATH_NOT_FOUND" in str(exc) or "Path does not exist" in str(exc):
+            return None
+        first = str(exc).strip().splitlines()[0]
+        raise InputError(f"{path}: cannot be read as Parquet ({first})") from None
+
+
+def contract_frame(raw: SparkFrame, table: Table, source: str = "") -> SparkFrame:
+    """``raw`` reduced to the contract columns of ``table`` (identifiers left out), each
+    cast to its contract type.
+
+    Date and datetime columns stored as 64-bit integers are Parquet nanosecond
+    timestamps (what pandas writes), read by Spark as nanoseconds since the epoch.
+    """
+    from pyspark.sql import functions as sf
+    from pyspark.sql import types as st
+
+    where = source or table.name
+    present = dict(zip(raw.columns, (f.dataType for f in raw.schema.fields), strict=True))
+    missing = [c for c in table.required_columns if c not in present]
+    if missing:
+        raise InputError(
+            f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} of table {table.name}"
+        )
+    columns = []
+    for column in table.columns:
+        if column.name not in present or column.identifier:
+            continue
+        stored = present[column.name]
+        if column.kind == "str" and isinstance(
+            stored, st.IntegralType | st.FractionalType | st.DecimalType
+        ):
+            raise InputError(
+                f"{where}: column {column.name} is stored as {stored.simpleString()} but is a "
+                "code (str); re-export it as text so that leading zeros are kept"
+            )
+        value = sf.col(column.name)
+        if column.kind in ("date", "datetime") and isinstance(stored, st.LongType):
+            value = sf.timestamp_micros(sf.floor(value / 1000)).cast(st.TimestampNTZType())
+        if column.kind == "date":
+            value = sf.date_trunc("day", value.cast(st.TimestampNTZType())).cast(
+                st.TimestampNTZType()
+            )
+        columns.append(value.cast(spark_type(column)).alias(column.name))
+    return raw.select(*columns)
+
+
+def pandas_tables(
+    frames: Mapping[str, pd.DataFrame | None],
+) -> Dataset:
+    """A ``Dataset`` of pandas frames received from Spark, typed exactly as intake types
+    them (``str`` codes, ``datetime64[ns]`` dates, ``float64`` amounts)."""
+    typed: dict[str, pd.DataFrame | None] = {}
+    for name in ("settlements", "fee_details", "persons", "institutions", "catalog", "labels"):
+        frame = frames.get(name)
+        typed[name] = None if frame is None else pandas_table(TABLES[name], frame)
+    return Dataset(**typed)  # type: ignore[arg-type]
+
+
+def pandas_table(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """One table received from Spark (via Arrow) in the types of intake's output."""
+    return coerce_table(table, frame.reset_index(drop=True)).frame
+
+
+def spark_frame_of(spark: SparkSession, frame: pd.DataFrame, table: Table) -> SparkFrame:
+    """A pandas frame of a contract table as a Spark frame with the contract's schema."""
+    names = tuple(c.name for c in table.columns if c.name in frame.columns and not c.identifier)
+    return spark.createDataFrame(frame.loc[:, list(names)], schema=spark_schema(table, names))
