@@ -1,0 +1,174 @@
+"""Typed frames at the intake boundary: coercing raw columns to the contract's types, and
+the pandera schemas that the accepted tables satisfy.
+
+After intake, codes and other ``str`` columns are pandas ``str`` (leading zeros kept),
+``date`` and ``datetime`` columns are ``datetime64[ns]`` (dates at midnight), ``money`` and
+``number`` columns are ``float64``; identifier columns hold 32-hex-digit pseudonyms. Extra
+columns pass through untouched. Optional columns that were absent stay absent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from settlements.dataset import Dataset
+from settlements.pseudonym import PSEUDONYM_PATTERN
+from settlements.schema import TABLES, Column, Table
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+
+DATETIME_DTYPE = "datetime64[ns]"
+_EARLIEST = pd.Timestamp("1678-01-01")
+_LATEST = pd.Timestamp("2261-12-31")
+
+
+@dataclass(frozen=True)
+class TypedTable:
+    """A table coerced to contract types, with the cells that could not be coerced."""
+
+    frame: pd.DataFrame
+    unparseable: dict[str, np.ndarray]
+    """Column -> boolean mask of rows whose value was present but not of the column's type."""
+
+
+def coerce_table(table: Table, raw: pd.DataFrame) -> TypedTable:
+    """A new frame with each contract column of ``raw`` converted to its contract type.
+
+    Values that cannot be converted become missing and are reported in ``unparseable``;
+    ``raw`` is not changed.
+    """
+    columns: dict[str, pd.Series] = {}
+    unparseable: dict[str, np.ndarray] = {}
+    for column in table.columns:
+        if column.name not in raw.columns:
+            continue
+        typed, bad = coerce_column(column, raw[column.name])
+        columns[column.name] = typed
+        if bad is not None and bad.any():
+            unparseable[column.name] = bad
+    frame = raw.assign(**columns) if columns else raw.copy()
+    return TypedTable(frame=frame, unparseable=unparseable)
+
+
+def coerce_column(column: Column, values: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
+    """One column in its contract type, and the mask of present values that did not convert."""
+    if column.kind == "str":
+        return _as_text(values), None
+    if column.kind in ("date", "datetime"):
+        return _as_datetime(values, date_only=column.kind == "date")
+    return _as_float(values)
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.na_value is np.nan:
+        return values
+    if pd.api.types.is_float_dtype(values.dtype):
+        present = values.dropna()
+        if (present == np.floor(present)).all():
+            values = values.astype("Int64")
+    text = values.astype("str")
+    return text.where(values.notna())
+
+
+def _as_datetime(values: pd.Series, *, date_only: bool) -> tuple[pd.Series, np.ndarray | None]:
+    bad: np.ndarray | None = None
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values.dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        parsed = values
+    else:
+        text = values.astype("str").str.strip()
+        present = text.notna() & (text != "")
+        parsed = pd.to_datetime(text.where(present), format="ISO8601", errors="coerce")
+        bad = (present & parsed.isna()).to_numpy(dtype=bool)
+    in_range = parsed.isna() | ((parsed >= _EARLIEST) & (parsed <= _LATEST))
+    if not in_range.all():
+        out = (~in_range).to_numpy(dtype=bool)
+        bad = out if bad is None else bad | out
+        parsed = parsed.where(in_range)
+    typed = parsed.astype(DATETIME_DTYPE)
+    if date_only:
+        typed = typed.dt.normalize()
+    return typed, bad
+
+
+def _as_float(values: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        numbers = values.astype("float64")
+        present = values.notna().to_numpy(dtype=bool)
+    else:
+        text = values.astype("str").str.strip()
+        present = (text.notna() & (text != "")).to_numpy(dtype=bool)
+        numbers = pd.to_numeric(text.where(present), errors="coerce").astype("float64")
+    finite = np.isfinite(numbers.to_numpy())
+    bad = present & ~finite
+    if bad.any():
+        numbers = numbers.where(finite)
+        return numbers, bad
+    return numbers, None
+
+
+@cache
+def boundary_schema(table_name: str) -> pa.DataFrameSchema:
+    """The pandera schema that an accepted table satisfies (the intake → features boundary).
+
+    Keys, references, codes, dates and amounts are non-null; codes are known; the key is
+    unique; identifier columns hold pseudonyms. Extra columns are allowed.
+    """
+    import pandera.pandas as pa
+
+    table = TABLES[table_name]
+    columns = {}
+    for column in table.columns:
+        checks = []
+        if column.codes is not None:
+            checks.append(pa.Check.isin(sorted(column.codes), ignore_na=True))
+        if column.identifier:
+            checks.append(pa.Check.str_matches(PSEUDONYM_PATTERN, ignore_na=True))
+        dtype = {"str": "str", "date": DATETIME_DTYPE, "datetime": DATETIME_DTYPE}.get(
+            column.kind, "float64"
+        )
+        columns[column.name] = pa.Column(
+            dtype,
+            checks=checks,
+            nullable=not _always_has_value(table, column),
+            required=column.required,
+        )
+    return pa.DataFrameSchema(
+        columns,
+        name=table.name,
+        unique=list(table.key),
+        strict=False,
+        coerce=False,
+    )
+
+
+def must_have_value(table: Table, column: Column, blank_allowed: tuple[str, ...]) -> bool:
+    """Whether a row without a value in ``column`` is quarantined: every required column
+    except plain descriptive text listed in ``blank_allowed``."""
+    if not column.required:
+        return False
+    return _always_has_value(table, column) or column.name not in blank_allowed
+
+
+def _always_has_value(table: Table, column: Column) -> bool:
+    """Required keys, references, codes, dates and amounts, whatever the settings say."""
+    if not column.required:
+        return False
+    if column.name in table.key or column.name in table.references:
+        return True
+    return column.kind != "str" or column.codes is not None
+
+
+def check_dataset(dataset: Dataset) -> Dataset:
+    """Check every present table against its boundary schema once; raise
+    ``pandera.errors.SchemaErrors`` listing every failure when one does not conform."""
+    for name, frame in dataset.tables():
+        boundary_schema(name).validate(frame, lazy=True)
+    return dataset
