@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from features.config import FeatureSettings
 from features.contract import FeatureSet, Level, Pattern
 from models.design import context
 from models.reasons import explain
 from models.scorer import COLD_START, FraudScorer, TargetScores
+from settlements.dataset import Dataset
 
 Order = Literal["score", "expected_recovery"]
 
@@ -117,6 +119,23 @@ def score(
         }
     )
     return LEADS_SCHEMA.validate(leads[list(LEAD_COLUMNS)].reset_index(drop=True))
+
+
+def score_dataset(
+    dataset: Dataset,
+    scorer: FraudScorer,
+    top: int | None = None,
+    order: Order = "score",
+) -> pd.DataFrame:
+    """Leads straight from a Dataset: build the signals with the scorer's feature settings.
+
+    This is the end-to-end path of the pyfunc model and the service's single-settlement
+    check (a Dataset of one settlement with its fee lines scores in milliseconds).
+    """
+    from features import build_features  # type: ignore[attr-defined]
+
+    feature_set = build_features(dataset, scorer.feature_settings or FeatureSettings())
+    return score(feature_set, scorer, top=top, order=order)
 
 
 def ordered(scores: TargetScores, feature_set: FeatureSet, order: Order) -> pd.DataFrame:
