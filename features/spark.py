@@ -17,9 +17,9 @@ import os
 import shutil
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -297,3 +297,152 @@ def spark_frame_of(spark: SparkSession, frame: pd.DataFrame, table: Table) -> Sp
     """A pandas frame of a contract table as a Spark frame with the contract's schema."""
     names = tuple(c.name for c in table.columns if c.name in frame.columns and not c.identifier)
     return spark.createDataFrame(frame.loc[:, list(names)], schema=spark_schema(table, names))
+
+
+# -- the per-person stage -------------------------------------------------------------------
+
+_TABLE_TAG = "_fg_table"
+_OUTPUT_TAG = "_fg_output"
+_PERSON_PREFIX = "p__"
+
+PersonBuild = Callable[[Dataset], Mapping[str, pd.DataFrame]]
+"""What runs on each group of persons: their tables (institutions and catalog whole) in,
+named frames out (e.g. visit signals, person signals, evidence)."""
+
+
+def person_key(psn_no: Any, buckets: int) -> Any:
+    """The grouping key of a person: a hash bucket of ``psn_no``, or ``psn_no`` itself."""
+    from pyspark.sql import functions as sf
+
+    if buckets <= 0:
+        return psn_no
+    return sf.pmod(sf.xxhash64(psn_no), sf.lit(buckets)).cast("string")
+
+
+def map_persons(
+    tables: SparkTables,
+    build: PersonBuild,
+    outputs: Mapping[str, StructType],
+    settings: SparkSettings | None = None,
+) -> PersonOutputs:
+    """Run ``build`` on every group of persons and return its named outputs as Spark frames.
+
+    Each group holds all settlements, fee lines and person rows of its persons (so any
+    per-person function sees whole persons); institutions and the catalog are broadcast
+    whole. ``outputs`` declares the Spark schema of each frame ``build`` returns (index
+    reset into columns). The result frames share one persisted computation: call
+    ``release()`` when done.
+    """
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as sf
+    from pyspark.sql import types as st
+
+    s = settings or SparkSettings()
+    spark = tables.settlements.sparkSession
+    settlements = tables.settlements.withColumn(
+        GROUP_COLUMN, person_key(sf.col("psn_no"), s.person_buckets)
+    )
+    owners = tables.settlements.select("setl_id", sf.col("psn_no").alias("_fg_psn"))
+    lines = (
+        tables.fee_details.join(owners, on="setl_id", how="inner")
+        .withColumn(GROUP_COLUMN, person_key(sf.col("_fg_psn"), s.person_buckets))
+        .drop("_fg_psn")
+    )
+    persons = tables.persons.join(
+        settlements.select("psn_no").distinct(), on="psn_no", how="left_semi"
+    )
+    persons = persons.select(
+        *[sf.col(c).alias(f"{_PERSON_PREFIX}{c}") for c in persons.columns],
+        person_key(sf.col("psn_no"), s.person_buckets).alias(GROUP_COLUMN),
+    )
+    left = settlements.withColumn(_TABLE_TAG, sf.lit("settlements")).unionByName(
+        persons.withColumn(_TABLE_TAG, sf.lit("persons")), allowMissingColumns=True
+    )
+    small = spark.sparkContext.broadcast(
+        {
+            name: frame.toPandas()
+            for name, frame in (("institutions", tables.institutions), ("catalog", tables.catalog))
+            if frame is not None
+        }
+    )
+
+    fields = [st.StructField(_OUTPUT_TAG, st.StringType(), False)]
+    for name, schema in outputs.items():
+        fields += [st.StructField(f"{name}__{f.name}", f.dataType, True) for f in schema.fields]
+    wide_schema = st.StructType(fields)
+    names = [f.name for f in wide_schema.fields]
+
+    def run(group: pd.DataFrame, fee_lines: pd.DataFrame) -> pd.DataFrame:
+        _quiet_pandas_version_warning()
+        tagged = group[_TABLE_TAG]
+        setl = group.loc[tagged.eq("settlements").to_numpy()]
+        setl = setl.loc[:, [c for c in setl.columns if not c.startswith(_PERSON_PREFIX)]]
+        person_rows = group.loc[tagged.eq("persons").to_numpy()]
+        person_rows = person_rows.loc[
+            :, [c for c in person_rows.columns if c.startswith(_PERSON_PREFIX)]
+        ].rename(columns=lambda c: c[len(_PERSON_PREFIX) :])
+        dataset = pandas_tables(
+            {
+                "settlements": setl.drop(columns=[_TABLE_TAG, GROUP_COLUMN]),
+                "fee_details": fee_lines.drop(columns=[GROUP_COLUMN]),
+                "persons": person_rows,
+                **small.value,
+            }
+        )
+        built = build(dataset)
+        parts = []
+        for name, schema in outputs.items():
+            frame = built[name]
+            frame = frame.reset_index() if _has_named_index(frame) else frame
+            part = pd.DataFrame(
+                {f"{name}__{f.name}": _column_for(frame, f) for f in schema.fields},
+                index=pd.RangeIndex(len(frame)),
+            )
+            part.insert(0, _OUTPUT_TAG, name)
+            parts.append(part)
+        if not parts:
+            return pd.DataFrame({n: [] for n in names})
+        return pd.concat(parts, ignore_index=True).reindex(columns=names)
+
+    wide = (
+        left.groupBy(GROUP_COLUMN)
+        .cogroup(lines.groupBy(GROUP_COLUMN))
+        .applyInPandas(run, schema=wide_schema)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    frames = {
+        name: wide.where(sf.col(_OUTPUT_TAG) == name).select(
+            *[sf.col(f"{name}__{f.name}").alias(f.name) for f in schema.fields]
+        )
+        for name, schema in outputs.items()
+    }
+    return PersonOutputs(frames=frames, computation=wide, small=small)
+
+
+@dataclass(frozen=True)
+class PersonOutputs:
+    """The named frames of ``map_persons``, computed once and persisted."""
+
+    frames: dict[str, SparkFrame]
+    computation: SparkFrame
+    small: Any
+    """The broadcast small tables."""
+
+    def __getitem__(self, name: str) -> SparkFrame:
+        return self.frames[name]
+
+    def release(self) -> None:
+        """Drop the persisted rows and the broadcast tables."""
+        self.computation.unpersist()
+        self.small.unpersist()
+
+
+def _has_named_index(frame: pd.DataFrame) -> bool:
+    return any(name is not None for name in frame.index.names)
+
+
+def _column_for(frame: pd.DataFrame, field: Any) -> pd.Series:
+    """The values of ``field`` from ``frame`` (missing when absent), ready for Arrow."""
+    if field.name not in frame.columns:
+        return pd.Series([None] * len(frame), dtype="object")
+    return frame[field.name].reset_index(drop=True)

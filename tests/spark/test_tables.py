@@ -172,3 +172,53 @@ def test_spark_schema_declares_codes_as_strings() -> None:
     assert schema["med_type"].dataType.simpleString() == "string"
     assert schema["setl_time"].dataType.simpleString() == "timestamp_ntz"
     assert schema["hifp_pay"].dataType.simpleString() == "double"
+
+
+def count_build(dataset: Any) -> dict[str, pd.DataFrame]:
+    """A per-person function that shows what each group saw."""
+    setl = dataset.settlements
+    per_person = pd.DataFrame(
+        {
+            "settlements": setl.groupby("psn_no").size().astype("float64"),
+            "fee_lines": dataset.fee_details.merge(setl[["setl_id", "psn_no"]], on="setl_id")
+            .groupby("psn_no")
+            .size()
+            .astype("float64"),
+            "born": dataset.persons.set_index("psn_no")["brdy"],
+            "institutions_seen": float(len(dataset.institutions)),
+        }
+    )
+    per_person.index.name = "subject_id"
+    return {"person": per_person}
+
+
+@pytest.mark.parametrize("buckets", [0, 3])
+def test_each_group_holds_whole_persons_with_the_small_tables(
+    spark: Any, tmp_path: Path, buckets: int
+) -> None:
+    from pyspark.sql import types as st
+
+    from features.spark import SparkSettings, map_persons, read_spark_tables
+
+    tables = read_spark_tables(spark, str(write(small_dataset(), tmp_path / "world")))
+    schema = st.StructType(
+        [
+            st.StructField("subject_id", st.StringType()),
+            st.StructField("settlements", st.DoubleType()),
+            st.StructField("fee_lines", st.DoubleType()),
+            st.StructField("born", st.TimestampNTZType()),
+            st.StructField("institutions_seen", st.DoubleType()),
+        ]
+    )
+
+    out = map_persons(
+        tables, count_build, {"person": schema}, SparkSettings(person_buckets=buckets)
+    )
+    got = out["person"].toPandas().sort_values("subject_id").reset_index(drop=True)
+    out.release()
+
+    assert got["subject_id"].tolist() == ["P01", "P02"]
+    assert got["settlements"].tolist() == [2.0, 1.0]
+    assert got["fee_lines"].tolist() == [3.0, 1.0]
+    assert str(got["born"][0]) == "1950-03-04 00:00:00"
+    assert got["institutions_seen"].tolist() == [2.0, 2.0]
