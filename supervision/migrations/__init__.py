@@ -1,0 +1,1 @@
+"""Alembic migrations of the supervision store (``fundguard db upgrade`` or ``open_store``)."""

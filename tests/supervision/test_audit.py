@@ -1,0 +1,56 @@
+"""The audit log: every change is chained; verification finds any tampering."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from supervision.config import SupervisionSettings
+from supervision.store import Store, verify_audit
+from tests.supervision.helpers import confirm
+
+
+def _tamper(store: Store, sql: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text(sql))
+
+
+def test_an_untouched_store_verifies(store: Store, settings: SupervisionSettings) -> None:
+    confirm(store, settings, "P1")
+    report = verify_audit(store)
+    assert report.ok, report.problems
+    assert report.entries >= report.rows > 0
+
+
+def test_a_row_changed_behind_the_services_back_is_detected(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    confirm(store, settings, "P1")
+    _tamper(store, "update credit_records set severity = 'general'")
+    problems = verify_audit(store).problems
+    assert any("credit_records row 1 was changed" in p for p in problems)
+
+
+def test_an_altered_audit_entry_is_detected(store: Store, settings: SupervisionSettings) -> None:
+    confirm(store, settings, "P1")
+    _tamper(store, "update audit_log set actor = 'someone-else' where seq = 2")
+    assert "entry 2 was altered" in verify_audit(store).problems
+
+
+def test_a_removed_audit_entry_is_detected(store: Store, settings: SupervisionSettings) -> None:
+    confirm(store, settings, "P1")
+    _tamper(store, "delete from audit_log where seq = 3")
+    problems = verify_audit(store).problems
+    assert "entry 3 is missing (next is 4)" in problems
+    assert "entry 4 does not follow its predecessor" in problems
+
+
+def test_a_row_inserted_outside_the_services_is_detected(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    confirm(store, settings, "P1")
+    _tamper(
+        store,
+        "insert into inspectors (code, name, unit, active, registered_at) "
+        "values ('X', 'x', '', true, '2026-01-01 00:00:00+00')",
+    )
+    assert "inspectors row X was written outside the audit log" in verify_audit(store).problems

@@ -1,0 +1,226 @@
+"""Verification: leads become cases, transitions are recorded, decisions are exclusive."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from supervision import cases, ledger
+from supervision.config import SupervisionSettings
+from supervision.errors import ConflictError
+from supervision.store import Store, open_store
+from tests.supervision.helpers import confirm, investigated_case, leads
+
+
+def test_opening_the_same_leads_twice_does_not_duplicate_cases(store: Store) -> None:
+    given = leads(
+        ("person", "P1", "card_lending", 0.8, 1), ("institution", "H1", "bed_hanging", 0.7, 1)
+    )
+    first = cases.open_cases(store, given, actor="scorer")
+    second = cases.open_cases(store, given, actor="scorer")
+    assert (first.opened, first.existing) == (2, 0)
+    assert (second.opened, second.existing) == (0, 2)
+    opened = cases.list_cases(store)
+    assert len(opened) == 2
+    assert set(opened["state"]) == {"open"}
+    assert opened.loc[opened["subject_id"] == "P1", "evidence"].item().startswith("mdtrt M1")
+
+
+def test_bad_lead_rows_are_quarantined_with_a_reason_and_counts_reconcile(store: Store) -> None:
+    given = leads(
+        ("person", "P1", "card_lending", 0.8, 1),
+        ("planet", "X", "bed_hanging", 0.7, 2),
+        ("person", "P2", "bed_hanging", 1.7, 3),
+    )
+    result = cases.open_cases(store, given, actor="scorer")
+    assert result.read == result.opened + result.existing + len(result.quarantined) == 3
+    assert list(result.quarantined["reason"]) == ["unknown subject_type", "score not in 0..1"]
+
+
+def test_every_transition_records_who_when_and_why(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    case_id = investigated_case(store)
+    cases.decide_case(
+        store,
+        case_id,
+        "rejected",
+        actor="INS2",
+        reason="patient was in the ward",
+        settings=settings,
+    )
+    view = cases.get_case(store, case_id)
+    history = [(h["from"], h["to"], h["actor"]) for h in view["history"]]
+    assert history == [
+        (None, "open", "scorer"),
+        ("open", "assigned", "chief"),
+        ("assigned", "investigating", "INS1"),
+        ("investigating", "rejected", "INS2"),
+    ]
+    assert all(h["at"].tzinfo is not None and h["reason"] for h in view["history"])
+    assert view["decided_by"] == "INS2"
+
+
+def test_a_decision_needs_a_reason_and_a_confirmation_needs_pattern_and_amount(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    case_id = investigated_case(store)
+    with pytest.raises(Exception, match="needs a reason"):
+        cases.decide_case(store, case_id, "rejected", actor="INS1", reason=" ", settings=settings)
+    with pytest.raises(Exception, match="pattern and the confirmed amount"):
+        cases.decide_case(
+            store,
+            case_id,
+            "confirmed",
+            actor="INS1",
+            reason="ok",
+            settings=settings,
+            pattern="bed_hanging",
+        )
+    assert cases.get_case(store, case_id)["state"] == "investigating"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "severity"),
+    [
+        ("bed_hanging", "serious"),
+        ("over_prescription", "serious"),
+        ("split_billing", "severe"),
+        ("card_lending", "severe"),
+        ("other", "severe"),
+    ],
+)
+def test_severity_defaults_from_the_confirmed_pattern(
+    tmp_path, settings: SupervisionSettings, pattern: str, severity: str
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    case_id = confirm(store, settings, "P9", pattern)
+    view = cases.get_case(store, case_id)
+    assert (view["confirmed_pattern"], view["severity"]) == (pattern, severity)
+    assert view["confirmed_amount"] == Decimal("800.00")
+
+
+def test_an_open_case_cannot_be_decided_before_investigation(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    cases.open_cases(store, leads(("person", "P1", "card_lending", 0.8, 1)), actor="scorer")
+    case_id = int(cases.list_cases(store)["id"].iloc[0])
+    with pytest.raises(ConflictError, match="cannot become rejected"):
+        cases.decide_case(store, case_id, "rejected", actor="I", reason="x", settings=settings)
+
+
+def test_two_inspectors_deciding_at_once_exactly_one_wins(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    case_id = investigated_case(store)
+    seen = cases.get_case(store, case_id)["version"]
+    barrier = threading.Barrier(2)
+    results: dict[str, str] = {}
+
+    def decide(inspector: str, outcome: str) -> None:
+        barrier.wait()
+        try:
+            cases.decide_case(
+                store,
+                case_id,
+                outcome,
+                actor=inspector,
+                reason=f"{inspector} decides",
+                settings=settings,
+                pattern="bed_hanging",
+                confirmed_amount="10",
+                expected_version=seen,
+            )
+            results[inspector] = "won"
+        except ConflictError as exc:
+            results[inspector] = f"conflict: {exc}"
+
+    threads = [
+        threading.Thread(target=decide, args=("INS1", "confirmed")),
+        threading.Thread(target=decide, args=("INS2", "rejected")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.split(":")[0] for r in results.values()) == ["conflict", "won"]
+    winner = next(k for k, v in results.items() if v == "won")
+    view = cases.get_case(store, case_id)
+    assert view["decided_by"] == winner
+    assert [h["to"] for h in view["history"]].count(view["state"]) == 1
+    decisions = [h for h in view["history"] if h["from"] == "investigating"]
+    assert len(decisions) == 1
+    written = ledger.current_measures(store, on=pd.Timestamp.now().date())
+    assert len(written) == (1 if winner == "INS1" else 0)
+
+
+def test_labels_carry_the_model_version_and_rejected_leads_are_negatives(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    confirmed = investigated_case(store, "P1", "bed_hanging")
+    rejected = investigated_case(store, "P2", "card_lending")
+    investigated_case(store, "P3", "card_lending")  # undecided: not a label
+    cases.decide_case(
+        store,
+        confirmed,
+        "confirmed",
+        actor="I",
+        reason="proof",
+        settings=settings,
+        pattern="bed_hanging",
+        confirmed_amount=Decimal("99.5"),
+    )
+    cases.decide_case(store, rejected, "rejected", actor="I", reason="no proof", settings=settings)
+    labels = cases.labels_frame(store)
+    assert list(labels.columns) == [
+        "subject_type",
+        "subject_id",
+        "pattern",
+        "outcome",
+        "decided_on",
+        "model_version",
+    ]
+    assert labels[["subject_id", "outcome", "model_version"]].values.tolist() == [
+        ["P1", "confirmed", "fraud-person:7"],
+        ["P2", "rejected", "fraud-person:7"],
+    ]
+
+
+def test_an_informant_appears_only_inside_the_case(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    case = cases.report_case(
+        store,
+        subject_type="person",
+        subject_id="P7",
+        pattern="card_lending",
+        informant="Zhang San 13800000000",
+        evidence="card used twice",
+        actor="desk",
+    )
+    assert cases.get_case(store, case.id, include_informant=True)["informant"].startswith("Zhang")
+    assert "informant" not in cases.get_case(store, case.id)
+    listed = cases.list_cases(store).to_csv()
+    cases.assign(store, case.id, "I", actor="chief")
+    cases.start_investigation(store, case.id, actor="I")
+    cases.decide_case(
+        store,
+        case.id,
+        "confirmed",
+        actor="I",
+        reason="seen",
+        settings=settings,
+        pattern="card_lending",
+        confirmed_amount="5",
+    )
+    archive = str(ledger.archive(store, "P7"))
+    labels = cases.labels_frame(store).to_csv()
+    with store.read() as session:
+        from sqlalchemy import text
+
+        audit = str(session.execute(text("select * from audit_log")).all())
+    for shown in (listed, archive, labels, audit):
+        assert "Zhang" not in shown
