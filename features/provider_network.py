@@ -1,0 +1,485 @@
+"""Institution-level signals of the ``other`` pattern: networks, overlaps, peers and profiles.
+
+Each function reads a contract ``Dataset`` and returns a new frame with one row per
+institution of ``dataset.institutions`` (index ``subject_id`` = ``fixmedins_code``) and
+``float64`` columns prefixed ``inst_``. They use claims, persons and institutions only,
+never labels, so they can be computed transductively over every institution of a region
+(graph signals see all settlements, scored or not). Counts and shares are 0 for an
+institution without the settlements a signal looks at.
+
+The signals:
+
+* volume — settlements, persons, fund paid (size; the baseline the others must beat);
+* shared persons — how many of an institution's persons are also treated elsewhere and
+  how big the institutions they share are (patient-sharing rings, card collection);
+* shared physicians — physicians billing at several institutions, the institutions they
+  connect, the size of the connected physician–institution component, concentration;
+* overlapping stays — inpatient stays of one person that overlap another stay at another
+  (or the same) institution: impossible presence;
+* claims after death — settlements starting after the person's death date;
+* stay profile — cost and length of inpatient stays and their spread, with robust z-scores
+  (median/MAD) against institutions of the same region;
+* code diversity — distinct diagnoses and procedure items per stay;
+* repeated claims — identical claims (same person, diagnosis and amount) and quick
+  readmissions of the same person;
+* patient profile — age, sex, deceased share, share insured in another region.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from settlements.dataset import Dataset
+from settlements.schema import INPATIENT_MED_TYPES
+
+SUBJECT = "subject_id"
+MAD_SCALE = 1.4826
+"""Makes the median absolute deviation a consistent estimate of a normal standard deviation."""
+
+
+class ProviderNetworkSettings(BaseModel):
+    """Parameters of the institution network and peer signals (the ``other`` pattern)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    peer_region_digits: int = Field(
+        default=2,
+        ge=0,
+        le=6,
+        description=(
+            "Leading digits of the institution's admdvs that define its peer region (2 = "
+            "province, 4 = city, 0 = one national peer group)."
+        ),
+    )
+    network_peer_min_institutions: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Smallest peer region judged on its own; institutions of smaller regions are "
+            "compared with all institutions."
+        ),
+    )
+    robust_z_clip: float = Field(
+        default=10.0,
+        gt=0,
+        description="Robust z-scores are clipped to +/- this value.",
+    )
+    repeat_window_days: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "A new inpatient stay of the same person at the same institution within this many "
+            "days of the previous discharge counts as a quick readmission."
+        ),
+    )
+
+
+def _institutions(dataset: Dataset) -> pd.Index:
+    codes = dataset.institutions["fixmedins_code"].astype("string")
+    return pd.Index(codes.unique(), dtype="string", name=SUBJECT)
+
+
+def _frame(index: pd.Index, columns: dict[str, pd.Series]) -> pd.DataFrame:
+    """The output frame: every institution, float64, 0 where a signal saw nothing."""
+    out = pd.DataFrame({name: values.reindex(index) for name, values in columns.items()})
+    out.index = index
+    return out.astype("float64").fillna(0.0)
+
+
+def _stays(dataset: Dataset) -> pd.DataFrame:
+    """Inpatient settlements with stay length (days) and the fields the signals read."""
+    s = dataset.settlements
+    stays = s.loc[s["med_type"].isin(INPATIENT_MED_TYPES)]
+    length = (stays["enddate"] - stays["begndate"]).dt.days.astype("float64") + 1.0
+    return pd.DataFrame(
+        {
+            "setl_id": stays["setl_id"].astype("string"),
+            "psn_no": stays["psn_no"].astype("string"),
+            "inst": stays["fixmedins_code"].astype("string"),
+            "begndate": stays["begndate"],
+            "enddate": stays["enddate"],
+            "cost": stays["medfee_sumamt"].astype("float64"),
+            "fund": stays["fund_pay_sumamt"].astype("float64"),
+            "length": length.clip(lower=1.0),
+            "dise_codg": stays["dise_codg"].astype("string"),
+        }
+    ).reset_index(drop=True)
+
+
+def _physician_links(dataset: Dataset) -> pd.DataFrame:
+    """(physician, institution, settlements) from attending physicians and fee-line doctors."""
+    s = dataset.settlements
+    parts = []
+    if "atddr_no" in s:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "setl_id": s["setl_id"].astype("string"),
+                    "doctor": s["atddr_no"].astype("string"),
+                }
+            )
+        )
+    fees = dataset.fee_details
+    parts.append(
+        pd.DataFrame(
+            {
+                "setl_id": fees["setl_id"].astype("string"),
+                "doctor": fees["bilg_dr_codg"].astype("string"),
+            }
+        )
+    )
+    links = pd.concat(parts, ignore_index=True).dropna().drop_duplicates()
+    inst = s[["setl_id", "fixmedins_code"]].astype("string").set_index("setl_id")
+    links["inst"] = links["setl_id"].map(inst["fixmedins_code"])
+    links = links.dropna(subset=["inst"])
+    return links.groupby(["doctor", "inst"]).size().rename("settlements").reset_index()
+
+
+def _robust_z(values: pd.Series, groups: pd.Series, settings: ProviderNetworkSettings) -> pd.Series:
+    """(x - peer median) / (1.4826 * peer MAD); small peer groups use the global peers."""
+    frame = pd.DataFrame({"x": values, "g": groups}).dropna(subset=["x"])
+    size = frame.groupby("g")["x"].transform("size")
+    frame["g"] = frame["g"].where(size >= settings.network_peer_min_institutions, "*")
+    median = frame.groupby("g")["x"].transform("median")
+    mad = (frame["x"] - median).abs().groupby(frame["g"]).transform("median")
+    global_mad = float((frame["x"] - frame["x"].median()).abs().median())
+    scale = (MAD_SCALE * mad).where(mad > 0, MAD_SCALE * global_mad)
+    scale = scale.where(scale > 0, 1.0)
+    z = ((frame["x"] - median) / scale).clip(-settings.robust_z_clip, settings.robust_z_clip)
+    return z.reindex(values.index)
+
+
+def measure_institution_volume(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Size of an institution: settlements, distinct persons, fund paid, settlements per person.
+
+    Rule: counts over all settlements of the institution. Size is the baseline that the
+    other signals are judged against (large providers are more often confirmed).
+    """
+    s = dataset.settlements
+    g = s.groupby(s["fixmedins_code"].astype("string"))
+    settlements = g.size().astype("float64")
+    persons = g["psn_no"].nunique().astype("float64")
+    return _frame(
+        _institutions(dataset),
+        {
+            "inst_settlements": settlements,
+            "inst_persons": persons,
+            "inst_fund_pay_total": g["fund_pay_sumamt"].sum().astype("float64"),
+            "inst_settlements_per_person": settlements / persons,
+        },
+    )
+
+
+def count_shared_persons(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Persons shared with other institutions and the size of the institutions sharing them.
+
+    Rule: over distinct (person, institution) pairs of all settlements, the share of the
+    institution's persons also settled at at least one other institution, the mean number
+    of institutions per person, the number of other institutions sharing at least one person,
+    and the settlements of those institutions (sum and max, weighted by shared persons), i.e.
+    whether its patients also go to large providers (patient-sharing rings).
+    """
+    s = dataset.settlements
+    pairs = pd.DataFrame(
+        {"psn_no": s["psn_no"].astype("string"), "inst": s["fixmedins_code"].astype("string")}
+    )
+    pairs = pairs.groupby(["psn_no", "inst"]).size().rename("n").reset_index()
+    per_person = pairs.groupby("psn_no")["inst"].transform("size").astype("float64")
+    pairs["elsewhere"] = per_person > 1
+    g = pairs.groupby("inst")
+    shared = pairs.loc[pairs["elsewhere"], ["psn_no", "inst"]]
+    edges = shared.merge(shared, on="psn_no", suffixes=("", "_other"))
+    edges = edges.loc[edges["inst"] != edges["inst_other"]]
+    weights = edges.groupby(["inst", "inst_other"]).size().rename("persons").reset_index()
+    size = pairs.groupby("inst")["n"].sum().astype("float64")
+    weights["other_size"] = weights["inst_other"].map(size).astype("float64")
+    weights["weighted"] = weights["persons"] * weights["other_size"]
+    w = weights.groupby("inst")
+    own = size.reindex(w.size().index)
+    return _frame(
+        _institutions(dataset),
+        {
+            "inst_shared_person_share": g["elsewhere"].mean().astype("float64"),
+            "inst_institutions_per_person": per_person.groupby(pairs["inst"]).mean(),
+            "inst_person_sharing_institutions": w.size().astype("float64"),
+            "inst_person_sharing_volume": w["weighted"].sum() / own,
+            "inst_person_sharing_max_size": w["other_size"].max(),
+        },
+    )
+
+
+def count_shared_physicians(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Physicians shared with other institutions, the network they form, and concentration.
+
+    Rule: physicians are the attending physician of each settlement and the ordering
+    physician of each fee line. Per institution: distinct physicians, settlements per
+    physician, share of its physicians who bill at another institution too, the number of
+    other institutions reached through them, the settlements of those institutions, the
+    number of institutions in its connected component of the physician–institution graph,
+    and the concentration of its settlements on its attending physicians (Herfindahl index
+    and top physician's share).
+    """
+    index = _institutions(dataset)
+    links = _physician_links(dataset)
+    per_doctor = links.groupby("doctor")["inst"].transform("size")
+    links["shared"] = per_doctor > 1
+    g = links.groupby("inst")
+    shared = links.loc[links["shared"], ["doctor", "inst"]]
+    edges = shared.merge(shared, on="doctor", suffixes=("", "_other"))
+    edges = edges.loc[edges["inst"] != edges["inst_other"]].drop_duplicates(["inst", "inst_other"])
+    s = dataset.settlements
+    size = s.groupby(s["fixmedins_code"].astype("string")).size().astype("float64")
+    edges = edges.assign(other_size=edges["inst_other"].map(size).astype("float64"))
+    e = edges.groupby("inst")
+
+    codes = pd.Index(index.union(pd.Index(links["inst"].unique(), dtype="string")))
+    doctors = pd.Index(links["doctor"].unique(), dtype="string")
+    rows = codes.get_indexer(links["inst"])
+    cols = doctors.get_indexer(links["doctor"]) + len(codes)
+    n = len(codes) + len(doctors)
+    graph = coo_matrix((np.ones(len(links)), (rows, cols)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    inst_component = pd.Series(component[: len(codes)], index=codes)
+    component_size = inst_component.map(inst_component.value_counts()).astype("float64")
+
+    columns: dict[str, pd.Series] = {
+        "inst_physicians": g.size().astype("float64"),
+        "inst_settlements_per_physician": size / g.size().astype("float64"),
+        "inst_shared_physician_share": g["shared"].mean().astype("float64"),
+        "inst_physician_sharing_institutions": e.size().astype("float64"),
+        "inst_physician_sharing_volume": e["other_size"].sum(),
+        "inst_physician_component_institutions": component_size,
+    }
+    if "atddr_no" in s:
+        attending = s.dropna(subset=["atddr_no"])
+        counts = attending.groupby(
+            [attending["fixmedins_code"].astype("string"), attending["atddr_no"].astype("string")]
+        ).size()
+        share = counts / counts.groupby(level=0).transform("sum")
+        columns["inst_attending_hhi"] = (share**2).groupby(level=0).sum()
+        columns["inst_top_attending_share"] = share.groupby(level=0).max()
+    return _frame(index, columns)
+
+
+def count_overlapping_stays(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Inpatient stays of one person that overlap another of the person's stays.
+
+    Rule: two inpatient stays of the same person overlap when each begins on or before the
+    other's end (impossible presence / card lending when at another institution; duplicate
+    billing when at the same one). Per institution: stays overlapping a stay at another
+    institution (count and share of its stays) and stays overlapping another stay at the
+    same institution (count and share).
+    """
+    stays = _stays(dataset)[["setl_id", "psn_no", "inst", "begndate", "enddate"]]
+    several = stays.loc[stays["psn_no"].duplicated(keep=False)]
+    pairs = several.merge(several, on="psn_no", suffixes=("", "_o"))
+    pairs = pairs.loc[
+        (pairs["setl_id"] != pairs["setl_id_o"])
+        & (pairs["begndate"] <= pairs["enddate_o"])
+        & (pairs["begndate_o"] <= pairs["enddate"])
+    ]
+    elsewhere = pairs.loc[pairs["inst"] != pairs["inst_o"]].drop_duplicates("setl_id")
+    same = pairs.loc[pairs["inst"] == pairs["inst_o"]].drop_duplicates("setl_id")
+    total = stays.groupby("inst").size().astype("float64")
+    n_elsewhere = elsewhere.groupby("inst").size().astype("float64")
+    n_same = same.groupby("inst").size().astype("float64")
+    return _frame(
+        _institutions(dataset),
+        {
+            "inst_stays_overlapping_elsewhere": n_elsewhere,
+            "inst_stays_overlapping_elsewhere_share": n_elsewhere.reindex(total.index) / total,
+            "inst_stays_overlapping_same": n_same,
+            "inst_stays_overlapping_same_share": n_same.reindex(total.index) / total,
+        },
+    )
+
+
+def count_claims_after_death(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Settlements that begin after the person's registered death date.
+
+    Rule: ``begndate > persons.dead_date`` (card use after death). Per institution: count
+    and share of its settlements, and the count of distinct deceased persons it settled for.
+    """
+    s = dataset.settlements
+    persons = dataset.persons
+    index = _institutions(dataset)
+    if "dead_date" not in persons:
+        return _frame(index, {})
+    death = persons.set_index(persons["psn_no"].astype("string"))["dead_date"]
+    died = s["psn_no"].astype("string").map(death)
+    after = (s["begndate"] > died).fillna(False).astype("float64")
+    inst = s["fixmedins_code"].astype("string")
+    return _frame(
+        index,
+        {
+            "inst_settlements_after_death": after.groupby(inst).sum(),
+            "inst_settlements_after_death_share": after.groupby(inst).mean(),
+        },
+    )
+
+
+def profile_stays(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Cost and length of an institution's inpatient stays, absolute and against its peers.
+
+    Rule: per institution over its inpatient stays, the mean, standard deviation and maximum
+    of the total fee per stay, the stay length (days) and the daily cost (fee / length);
+    and robust z-scores ((x - median) / (1.4826 MAD)) of the mean fee, mean length and mean
+    daily cost against institutions of the same peer region (first ``peer_region_digits``
+    of admdvs; regions with fewer than ``network_peer_min_institutions`` use all).
+    Unusual spread and outliers (many long or costly stays) are what no single rule catches.
+    """
+    index = _institutions(dataset)
+    stays = _stays(dataset)
+    stays["daily"] = stays["cost"] / stays["length"]
+    g = stays.groupby("inst")
+    columns: dict[str, pd.Series] = {}
+    for name, col in (("cost", "cost"), ("length", "length"), ("daily_cost", "daily")):
+        columns[f"inst_stay_{name}_mean"] = g[col].mean()
+        columns[f"inst_stay_{name}_sd"] = g[col].std(ddof=0)
+        columns[f"inst_stay_{name}_max"] = g[col].max()
+    inst = dataset.institutions.set_index(dataset.institutions["fixmedins_code"].astype("string"))
+    region = inst["admdvs"].astype("string").str[: settings.peer_region_digits]
+    region = region[~region.index.duplicated()]
+    for name in ("cost", "length", "daily_cost"):
+        mean = columns[f"inst_stay_{name}_mean"]
+        columns[f"inst_stay_{name}_peer_z"] = _robust_z(mean, region.reindex(mean.index), settings)
+    return _frame(index, columns)
+
+
+def measure_code_diversity(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Diversity of diagnoses and procedures billed by an institution.
+
+    Rule: distinct main diagnoses (dise_codg) per settlement, share of the most frequent
+    diagnosis, distinct surgery items (fee lines of charge type 06) and surgery lines per
+    settlement, share of settlements with a surgery line, and the most surgery lines on one
+    settlement. A provider billing the same few codes for many persons, or many procedures
+    per stay, stands out.
+    """
+    index = _institutions(dataset)
+    s = dataset.settlements
+    inst = s["fixmedins_code"].astype("string")
+    dise = s["dise_codg"].astype("string")
+    g = dise.groupby(inst)
+    settlements = g.size().astype("float64")
+    counts = s.groupby([inst, dise]).size()
+    top_share = counts.groupby(level=0).max() / settlements
+    fees = dataset.fee_details
+    surgery = fees.loc[fees["med_chrgitm_type"] == "06", ["setl_id", "hilist_code"]].astype(
+        "string"
+    )
+    setl_inst = s[["setl_id", "fixmedins_code"]].astype("string").set_index("setl_id")
+    surgery = surgery.assign(inst=surgery["setl_id"].map(setl_inst["fixmedins_code"]))
+    per_setl = surgery.groupby(["inst", "setl_id"]).size()
+    sg = surgery.groupby("inst")
+    return _frame(
+        index,
+        {
+            "inst_diagnoses_per_settlement": g.nunique().astype("float64") / settlements,
+            "inst_top_diagnosis_share": top_share,
+            "inst_surgery_items": sg["hilist_code"].nunique().astype("float64"),
+            "inst_surgery_lines_per_settlement": sg.size().astype("float64") / settlements,
+            "inst_surgery_settlement_share": per_setl.groupby(level=0).size() / settlements,
+            "inst_surgery_lines_max": per_setl.groupby(level=0).max().astype("float64"),
+        },
+    )
+
+
+def count_repeated_claims(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Identical claims and quick readmissions of the same person at the same institution.
+
+    Rule: a settlement is repeated when another settlement of the same person at the same
+    institution has the same main diagnosis and the same total fee; a readmission is an
+    inpatient stay beginning within ``repeat_window_days`` of the same person's previous
+    discharge from the same institution. Per institution: counts and shares of both.
+    """
+    index = _institutions(dataset)
+    s = dataset.settlements
+    inst = s["fixmedins_code"].astype("string")
+    key = pd.DataFrame(
+        {
+            "inst": inst,
+            "psn": s["psn_no"].astype("string"),
+            "dise": s["dise_codg"].astype("string"),
+            "fee": s["medfee_sumamt"].astype("float64"),
+        }
+    )
+    repeated = key.duplicated(keep=False).astype("float64")
+    stays = _stays(dataset).sort_values(["inst", "psn_no", "begndate"], kind="stable")
+    previous_end = stays.groupby(["inst", "psn_no"])["enddate"].shift()
+    gap = (stays["begndate"] - previous_end).dt.days
+    readmitted = (gap <= settings.repeat_window_days).fillna(False).astype("float64")
+    r = readmitted.groupby(stays["inst"])
+    return _frame(
+        index,
+        {
+            "inst_repeated_claims": repeated.groupby(inst).sum(),
+            "inst_repeated_claim_share": repeated.groupby(inst).mean(),
+            "inst_quick_readmissions": r.sum(),
+            "inst_quick_readmission_share": r.mean(),
+        },
+    )
+
+
+def profile_patients(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
+    """Who an institution's settlements are for: age, sex, deceased and out-of-region persons.
+
+    Rule: per institution over its settlements: mean and standard deviation of the person's
+    age at admission (years), share of men (gend 1), share of settlements of persons with a
+    registered death date, and share of settlements of persons insured outside the
+    institution's peer region (first ``peer_region_digits`` of admdvs vs insuplc_admdvs).
+    """
+    index = _institutions(dataset)
+    s = dataset.settlements
+    persons = dataset.persons.drop_duplicates("psn_no")
+    persons = persons.set_index(persons["psn_no"].astype("string"))
+    psn = s["psn_no"].astype("string")
+    inst = s["fixmedins_code"].astype("string")
+    birth = psn.map(persons["brdy"])
+    age = ((s["begndate"] - birth).dt.days / 365.25).astype("float64")
+    male = (psn.map(persons["gend"].astype("string")) == "1").fillna(False).astype("float64")
+    deceased = (
+        psn.map(persons["dead_date"]).notna()
+        if "dead_date" in persons
+        else pd.Series(False, index=s.index)
+    ).astype("float64")
+    institutions = dataset.institutions.drop_duplicates("fixmedins_code")
+    located = institutions.set_index(institutions["fixmedins_code"].astype("string"))["admdvs"]
+    digits = settings.peer_region_digits
+    home = psn.map(persons["insuplc_admdvs"].astype("string")).str[:digits]
+    away = (home != inst.map(located.astype("string")).str[:digits]).fillna(False)
+    return _frame(
+        index,
+        {
+            "inst_patient_age_mean": age.groupby(inst).mean(),
+            "inst_patient_age_sd": age.groupby(inst).std(ddof=0),
+            "inst_patient_male_share": male.groupby(inst).mean(),
+            "inst_patient_deceased_share": deceased.groupby(inst).mean(),
+            "inst_patient_other_region_share": away.astype("float64").groupby(inst).mean(),
+        },
+    )
+
+
+SIGNAL_FUNCTIONS = (
+    measure_institution_volume,
+    count_shared_persons,
+    count_shared_physicians,
+    count_overlapping_stays,
+    count_claims_after_death,
+    profile_stays,
+    measure_code_diversity,
+    count_repeated_claims,
+    profile_patients,
+)
+"""Every institution signal function of this module, in documentation order."""
+
+
+def build_provider_signals(
+    dataset: Dataset, settings: ProviderNetworkSettings | None = None
+) -> pd.DataFrame:
+    """All signals of this module side by side, one row per institution."""
+    settings = settings or ProviderNetworkSettings()
+    return pd.concat([fn(dataset, settings) for fn in SIGNAL_FUNCTIONS], axis=1)
