@@ -131,6 +131,11 @@ class SupervisionSettings(BaseModel):
         description="Severity of the bad record a verified complaint writes, which lowers the "
         "subject's score and so its grade (§8).",
     )
+    complaint_grade_steps: int = Field(
+        default=1,
+        ge=0,
+        description="Grades a subject drops for each verified complaint in force (§8).",
+    )
     false_complaint_severity: str = Field(
         default="severe",
         description="Severity of the record a proven false complaint writes on the complainant, "

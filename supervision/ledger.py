@@ -771,6 +771,7 @@ def _records_frame(session: Session, subject_ids: list[int] | None = None) -> pd
     query = select(
         CreditRecord.subject_id,
         CreditRecord.kind,
+        CreditRecord.category,
         CreditRecord.severity,
         CreditRecord.entered_on,
         CreditRecord.expires_on,
@@ -780,8 +781,34 @@ def _records_frame(session: Session, subject_ids: list[int] | None = None) -> pd
         query = query.where(CreditRecord.subject_id.in_(subject_ids))
     rows = session.execute(query).all()
     return pd.DataFrame(
-        rows, columns=["subject_id", "kind", "severity", "entered_on", "expires_on", "status"]
+        rows,
+        columns=[
+            "subject_id",
+            "kind",
+            "category",
+            "severity",
+            "entered_on",
+            "expires_on",
+            "status",
+        ],
     )
+
+
+def complaint_steps(
+    records: pd.DataFrame, subject_ids: pd.Index, on: date, settings: SupervisionSettings
+) -> pd.Series:
+    """Grade steps each subject loses for its verified complaints in force (§8)."""
+    entered = pd.to_datetime(records["entered_on"])
+    expires = pd.to_datetime(records["expires_on"])
+    day = pd.Timestamp(on)
+    live = (
+        (records["status"] == IN_FORCE)
+        & (records["category"] == "complaint")
+        & (entered <= day)
+        & (expires.isna() | (day < expires))
+    )
+    counts = records.loc[live, "subject_id"].value_counts()
+    return (counts.reindex(subject_ids, fill_value=0) * settings.complaint_grade_steps).astype(int)
 
 
 def grade_subjects(
@@ -809,7 +836,9 @@ def _grade(
     else:
         subjects = [find_subject(session, k) for k in subject_keys]
     ids = [s.id for s in subjects]
-    scores = credit_scores(_records_frame(session, ids), pd.Index(ids), on, settings)
+    records = _records_frame(session, ids)
+    scores = credit_scores(records, pd.Index(ids), on, settings)
+    steps = complaint_steps(records, pd.Index(ids), on, settings)
     version = scoring_version(settings)
     existing = {
         g.subject_id: g
@@ -820,7 +849,7 @@ def _grade(
     out = []
     for subject in subjects:
         score = round(float(scores[subject.id]), 4)
-        grade = grade_of(score, settings)
+        grade = GRADES[min(GRADES.index(grade_of(score, settings)) + int(steps[subject.id]), 4)]
         row = existing.get(subject.id)
         if row is None:
             row = Grade(subject_id=subject.id, year=year)
@@ -1093,7 +1122,10 @@ def decide_complaint(
     settings: SupervisionSettings,
 ) -> Complaint:
     """Verify a complaint (§8): ``verified`` lowers the subject's score and regrades it;
-    ``false`` (proven false) blacklists the complainant; ``unfounded`` changes nothing."""
+    ``false`` (proven false) blacklists the complainant; ``unfounded`` changes nothing.
+
+    A verified complaint is a bad record in the subject's archive: its severity weighs on the
+    score, and each one in force lowers the grade by ``complaint_grade_steps``."""
     if finding not in ("verified", "unfounded", "false"):
         raise InputError("finding must be verified, unfounded or false")
     if not reason.strip():

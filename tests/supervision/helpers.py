@@ -58,3 +58,29 @@ def confirm(
         confirmed_amount="800.00",
     )
     return case_id
+
+
+def uscc_for(n: int) -> str:
+    """A valid unified social credit code (check digit computed)."""
+    from stdnum.cn import uscc
+
+    base = f"91110000{100000000 + n}"
+    return base + uscc.calc_check_digit(base)
+
+
+def institution(store: Store, n: int, local_code: str | None = None, **extra: object) -> str:
+    """Register hospital ``n``; return its local code (fixmedins_code)."""
+    from supervision import ledger
+
+    code = local_code or f"H{n:03d}"
+    ledger.register_subject(
+        store,
+        kind="institution",
+        credit_key=uscc_for(n),
+        name=f"医院{n}",
+        category="hospital",
+        actor="registrar",
+        local_code=code,
+        **extra,  # type: ignore[arg-type]
+    )
+    return code
