@@ -1,21 +1,39 @@
 """The serving-side application layer: what the endpoints and pages call.
 
-One ``Application`` per worker holds the users, the champion scorer and the supervision
-store, and offers the console's operations as plain methods (no HTTP in here). The
-BentoML service and the console are thin shells over it; tests build one directly.
+One ``Application`` per worker holds the users, the champion scorer, the supervision
+store and (optionally) the scored dataset that evidence timelines are drawn from. Each is
+loaded on first use. Its methods are plain Python (no HTTP): the BentoML service and the
+console are thin shells over them, and tests call them directly.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from serving.auth import UserRegistry
 from serving.config import ServingSettings
-from serving.schemas import CheckResult, SettlementIn
+from serving.schemas import CheckResult, FlagOut, PatternScore, SettlementIn, to_frames
+from settlements.config import IntakeSettings
+from settlements.dataset import Dataset
 from settlements.errors import InputError
+from supervision.config import SupervisionSettings
+from training.config import TrainingSettings
+
+if TYPE_CHECKING:
+    from models.scorer import FraudScorer
+    from supervision.store import Store
+
+log = logging.getLogger(__name__)
+
+CHECK_LEVELS = ("visit", "person")
+"""Subject levels a single settlement is judged at: its visit and its person."""
 
 
 @dataclass
@@ -25,15 +43,207 @@ class Application:
     serving: ServingSettings
     data_dir: Path
     users: UserRegistry
-    components: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+    store_url: str | None = None
+    pseudonym_key: bytes | None = None
+    _scorer: FraudScorer | None = field(default=None, repr=False)
+    _store: Store | None = field(default=None, repr=False)
+    _evidence: Dataset | None = field(default=None, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    # --- components -------------------------------------------------------------------
+
+    def scorer(self) -> FraudScorer:
+        """The champion scorer (``models:/<registered model>@<champion alias>``)."""
+        with self._lock:
+            if self._scorer is None:
+                from training.registry import champion_uri, load_scorer
+
+                uri = self.training.tracking_uri
+                if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+                    raise InputError(
+                        f"no model registry at {uri}: run `fundguard train` and "
+                        "`fundguard promote` first"
+                    )
+                started = time.perf_counter()
+                self._scorer = load_scorer(champion_uri(self.training), self.training)
+                log.info(
+                    "champion loaded",
+                    extra={
+                        "model_version": self._scorer.model_version,
+                        "seconds": round(time.perf_counter() - started, 2),
+                    },
+                )
+            return self._scorer
+
+    def use_scorer(self, scorer: FraudScorer) -> None:
+        """Serve ``scorer`` from now on (after a promotion, or in tests)."""
+        with self._lock:
+            self._scorer = scorer
+
+    def store(self) -> Store:
+        """The supervision store (migrated to head on first use)."""
+        with self._lock:
+            if self._store is None:
+                from supervision.store import open_store
+
+                url = self.store_url or f"sqlite:///{(self.data_dir / 'fundguard.db').as_posix()}"
+                if url.startswith("sqlite:///"):
+                    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                self._store = open_store(url)
+            return self._store
+
+    def evidence(self) -> Dataset | None:
+        """The scored dataset that case timelines read, when ``evidence_dir`` is set."""
+        with self._lock:
+            if self._evidence is None and self.serving.evidence_dir is not None:
+                from settlements.intake import read_dataset
+
+                result = read_dataset(self.serving.evidence_dir, self.intake, self.pseudonym_key)
+                self._evidence = result.dataset
+            return self._evidence
+
+    def use_evidence(self, dataset: Dataset) -> None:
+        with self._lock:
+            self._evidence = dataset
 
     def ready(self) -> bool:
+        """Ready when the champion loads (a service without a model cannot check)."""
+        try:
+            self.scorer()
+        except InputError:
+            return False
         return True
 
+    # --- scoring ----------------------------------------------------------------------
+
     def check(self, items: list[SettlementIn]) -> list[CheckResult]:
-        """Score settlements with the champion: per-pattern scores, flags, recommendation."""
-        raise InputError("no scorer is wired into the service yet")
+        """Score settlements with the champion: per-pattern scores, flags, recommendation.
+
+        The settlements are validated as intake does; one that breaks the contract (or whose
+        person, institution or fee lines do) comes back ``invalid`` with its problems and is
+        not scored. The others are scored together, as the pyfunc model scores a dataset.
+        """
+        if not items:
+            return []
+        from features import build_features  # type: ignore[attr-defined]
+        from models.scoring import score
+        from settlements.intake import validate_dataset
+
+        scorer = self.scorer()
+        frames = to_frames(items)
+        dataset = Dataset(**frames)
+        result = validate_dataset(dataset, self.intake, self.pseudonym_key)
+        problems = _problems_by_settlement(result.quarantine, frames)
+        accepted = result.dataset
+        if len(accepted.settlements):
+            feature_set = build_features(accepted, scorer.feature_settings)
+            leads = score(feature_set, scorer)
+            evidence = feature_set.evidence
+        else:
+            leads = pd.DataFrame(columns=["subject_type", "subject_id", "pattern", "score"])
+            evidence = pd.DataFrame(
+                columns=[
+                    "subject_type",
+                    "subject_id",
+                    "feature",
+                    "pattern",
+                    "explanation",
+                    "evidence",
+                ]
+            )
+        return _results(items, problems, leads, evidence, scorer.model_version, self.serving)
+
+
+def _problems_by_settlement(
+    quarantine: dict[str, pd.DataFrame], frames: dict[str, pd.DataFrame]
+) -> dict[str, list[str]]:
+    """setl_id -> the reasons its rows (or its person's, institution's) were quarantined."""
+    problems: dict[str, list[str]] = {}
+
+    def add(setl_ids: pd.Series, reasons: pd.Series, table: str) -> None:
+        for setl_id, reason in zip(setl_ids.astype(str), reasons.astype(str), strict=True):
+            problems.setdefault(setl_id, []).append(f"{table}: {reason}")
+
+    for table in ("settlements", "fee_details"):
+        rows = quarantine.get(table)
+        if rows is not None and len(rows):
+            add(rows["setl_id"], rows["reason"], table)
+    settlements = frames["settlements"]
+    for table, key in (("persons", "psn_no"), ("institutions", "fixmedins_code")):
+        rows = quarantine.get(table)
+        if rows is None or not len(rows):
+            continue
+        reasons = rows.drop_duplicates(key).set_index(rows.drop_duplicates(key)[key].astype(str))
+        hit = settlements[settlements[key].astype(str).isin(reasons.index)]
+        add(hit["setl_id"], hit[key].astype(str).map(reasons["reason"]), table)
+    return {k: list(dict.fromkeys(v)) for k, v in problems.items()}
+
+
+def _results(
+    items: list[SettlementIn],
+    problems: dict[str, list[str]],
+    leads: pd.DataFrame,
+    evidence: pd.DataFrame,
+    model_version: str,
+    serving: ServingSettings,
+) -> list[CheckResult]:
+    """One answer per settlement, in request order, from the leads of its visit and person."""
+    leads = leads[leads["subject_type"].isin(CHECK_LEVELS)]
+    by_subject = {
+        key: group for key, group in leads.groupby(["subject_type", "subject_id"], sort=False)
+    }
+    flags = evidence[evidence["subject_type"].isin(CHECK_LEVELS)]
+    flags_by_subject = {
+        key: group for key, group in flags.groupby(["subject_type", "subject_id"], sort=False)
+    }
+    answers = []
+    for item in items:
+        s = item.settlement
+        if s.setl_id in problems:
+            answers.append(
+                CheckResult(
+                    setl_id=s.setl_id,
+                    recommendation="invalid",
+                    problems=problems[s.setl_id],
+                    model_version=model_version,
+                )
+            )
+            continue
+        scores: list[PatternScore] = []
+        fired: list[FlagOut] = []
+        for level, subject in (("visit", s.mdtrt_id), ("person", s.psn_no)):
+            rows = by_subject.get((level, subject))
+            if rows is not None:
+                scores.extend(
+                    PatternScore(subject_type=level, pattern=str(p), score=float(v))
+                    for p, v in zip(rows["pattern"], rows["score"], strict=True)
+                )
+            ev = flags_by_subject.get((level, subject))
+            if ev is not None:
+                fired.extend(
+                    FlagOut(
+                        subject_type=level,
+                        feature=str(r.feature),
+                        pattern=str(r.pattern),
+                        explanation=str(r.explanation),
+                        evidence=str(r.evidence),
+                    )
+                    for r in ev.itertuples(index=False)
+                )
+        review = any(p.score >= serving.review_threshold for p in scores)
+        answers.append(
+            CheckResult(
+                setl_id=s.setl_id,
+                recommendation="review" if review else "pass",
+                scores=scores,
+                flags=fired,
+                model_version=model_version,
+            )
+        )
+    return answers
 
 
 def users_path(serving: ServingSettings, data_dir: Path) -> Path:
@@ -72,8 +282,14 @@ def build_application(settings: Any) -> Application:
     """An Application over the data directory, store and champion model of ``settings``."""
     serving: ServingSettings = settings.serving
     data_dir = Path(settings.data_dir)
+    key = settings.pseudonym_key
     return Application(
         serving=serving,
         data_dir=data_dir,
         users=UserRegistry(users_path(serving, data_dir)),
+        intake=settings.intake,
+        supervision=settings.supervision,
+        training=settings.training,
+        store_url=settings.store_url,
+        pseudonym_key=key.get_secret_value().encode() if key is not None else None,
     )

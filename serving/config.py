@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -15,10 +17,6 @@ class ServingSettings(BaseModel):
         description="Address `fundguard serve` listens on; loopback unless a bureau opens it.",
     )
     port: int = Field(default=3000, ge=1, le=65535, description="Port of `fundguard serve`.")
-    model_alias: str = Field(
-        default="champion",
-        description="Registered-model alias whose version the service loads at start.",
-    )
     review_threshold: float = Field(
         default=0.5,
         ge=0,
@@ -30,6 +28,11 @@ class ServingSettings(BaseModel):
         default=2_000_000,
         ge=1_000,
         description="Largest request body accepted; larger ones get 413.",
+    )
+    evidence_dir: Path | None = Field(
+        default=None,
+        description="Dataset directory (the contract's files) whose settlements the console "
+        "shows as a case's evidence timeline; normally the directory that was scored.",
     )
     page_size: int = Field(default=50, ge=1, le=1000, description="Leads per console page.")
     users_file: str = Field(

@@ -87,10 +87,12 @@ class ScoringGuard:
         self,
         app: ASGIApp,
         users: Callable[[], UserRegistry],
+        ready: Callable[[], bool] = lambda: True,
         routes: tuple[str, ...] = ("/check", "/score"),
     ) -> None:
         self.app = app
         self._users = users
+        self._ready = ready
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -106,6 +108,14 @@ class ScoringGuard:
             return
         if not user.can(Permission.SCORE):
             await _reject(send, 403, f"{user.name} ({user.role.value}) may not score settlements")
+            return
+        if not self._ready():
+            await _reject(
+                send,
+                503,
+                "no champion model is loaded: train one (`fundguard train`), promote it "
+                "(`fundguard promote`) and restart the service",
+            )
             return
         scope.setdefault("state", {})["user"] = user
         await self.app(scope, receive, send)

@@ -127,6 +127,9 @@ class SettlementIn(BaseModel):
 
 
 class PatternScore(BaseModel):
+    """The settlement's visit's (or person's) score for one pattern."""
+
+    subject_type: str = Field(description="visit (the settlement's stay) or person.")
     pattern: str
     score: float = Field(description="Calibrated probability of confirmation, 0 to 1.")
 
@@ -134,6 +137,7 @@ class PatternScore(BaseModel):
 class FlagOut(BaseModel):
     """A rule that fired, with its plain-language explanation for the inspector."""
 
+    subject_type: str
     feature: str
     pattern: str
     explanation: str

@@ -104,7 +104,9 @@ def _body_limit() -> int:
 
 
 FundGuard.add_asgi_middleware(  # type: ignore[attr-defined]
-    ScoringGuard, users=lambda: current_application().users
+    ScoringGuard,
+    users=lambda: current_application().users,
+    ready=lambda: current_application().ready(),
 )
 FundGuard.add_asgi_middleware(  # type: ignore[attr-defined]
     BodyLimit, limit=_body_limit

@@ -15,15 +15,38 @@ from serving import application as application_module
 from serving.application import Application, users_path
 from serving.auth import Role, UserRegistry
 from serving.config import ServingSettings
+from training.config import TrainingSettings
+
+
+@functools.cache
+def example_scorer() -> Any:
+    """A small fitted scorer (cold start on the models' example signals), once per process.
+
+    Enough for the guards and request parsing, which never reach the signals."""
+    from models.config import ModelSettings
+    from models.examples import example_feature_set
+    from models.scorer import FraudScorer
+
+    feature_set, _ = example_feature_set(120)
+    return FraudScorer(ModelSettings(cold_start_trees=10)).fit(feature_set, None)
 
 
 @pytest.fixture
 def application(tmp_path: Path) -> Application:
+    """An Application over a temporary data directory with a small scorer loaded."""
     serving = ServingSettings()
     data_dir = tmp_path / "data"
-    return Application(
-        serving=serving, data_dir=data_dir, users=UserRegistry(users_path(serving, data_dir))
+    app = Application(
+        serving=serving,
+        data_dir=data_dir,
+        users=UserRegistry(users_path(serving, data_dir)),
+        training=TrainingSettings(
+            tracking_uri=f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}",
+            artifact_root=tmp_path / "artifacts",
+        ),
     )
+    app.use_scorer(example_scorer())
+    return app
 
 
 @pytest.fixture

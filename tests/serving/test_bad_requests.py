@@ -6,6 +6,7 @@ import json
 
 from starlette.testclient import TestClient
 
+from serving.application import Application
 from serving.auth import Role
 from serving.schemas import MAX_BATCH
 
@@ -127,3 +128,14 @@ def test_more_settlements_than_a_batch_may_carry_is_a_400(
     response = service_client.post("/score", json=body, headers=bearer(tokens[Role.SYSTEM]))
 
     assert response.status_code == 400
+
+
+def test_without_a_champion_the_scoring_routes_answer_503(
+    service_client: TestClient, application: Application, tokens: dict[Role, str]
+) -> None:
+    application._scorer = None  # as after a start with an empty model registry
+
+    response = service_client.post("/check", json=stay(), headers=bearer(tokens[Role.SYSTEM]))
+
+    assert response.status_code == 503
+    assert "fundguard train" in response.json()["error"]
