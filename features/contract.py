@@ -22,10 +22,10 @@ fired, with a plain-language explanation naming the IDs and dates, and the IDs a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -68,6 +68,11 @@ class FeatureSpec:
     """Names of the ``FeatureSettings`` fields the signal reads."""
     needs: tuple[str, ...] = ()
     """Optional tables or columns the signal needs (e.g. ``"catalog"``); skipped without them."""
+    reason: str = ""
+    """Plain-language reason template for a value, with ``{value}`` (e.g. ``"{value:.0f} empty
+    stay days"``); ``features.reasons.reason_line`` fills it."""
+    compute: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    """The pure function that builds this signal (one function may build several signals)."""
 
 
 @dataclass(frozen=True)

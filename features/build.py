@@ -1,0 +1,384 @@
+"""``build_features``: the one place that assembles a dataset's signals into a ``FeatureSet``.
+
+1. the per-person stage (``features.person.person_signals``) on all persons at once;
+2. the population stage over its output: peer-relative visit signals, institution and
+   doctor signals;
+3. roll-ups of visit flags to persons, institutions and doctors (counts, shares, amounts
+   at risk), context columns, and the evidence lines.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from features.common import concat_evidence, peer_groups
+from features.config import FeatureSettings
+from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
+from features.person import PersonSignals, missing_needs, person_signals, skip_reason
+from features.population import Population
+from features.registry import LEVEL_WORD, PREFIX, registry
+from settlements.dataset import Dataset
+from settlements.errors import InputError
+from settlements.progress import Track, no_track
+
+log = logging.getLogger(__name__)
+
+ROLLUP_PATTERNS = (
+    Pattern.BED_HANGING,
+    Pattern.SPLIT_BILLING,
+    Pattern.CARD_LENDING,
+    Pattern.OVER_PRESCRIPTION,
+)
+VISIT_ELIGIBLE = {
+    Pattern.BED_HANGING: "is_stay",
+    Pattern.OVER_PRESCRIPTION: "aux_has_drug",
+}
+"""Which visits a pattern's suspicion can concern (others: every visit)."""
+
+
+def check_input(dataset: Dataset) -> None:
+    """Check the dataset once against intake's boundary schemas; one-line ``InputError``."""
+    try:
+        from settlements.frames import check_dataset
+    except ImportError:  # intake's schemas not available: frames.prepare checks columns
+        return
+    import pandera.errors
+
+    try:
+        check_dataset(dataset)
+    except (pandera.errors.SchemaErrors, pandera.errors.SchemaError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"the dataset does not match the settlement contract ({first[:200]}): "
+            "read it through `fundguard validate` (intake) first"
+        ) from None
+
+
+def build_features(
+    dataset: Dataset,
+    settings: FeatureSettings | None = None,
+    track: Track = no_track,
+    check: bool = True,
+) -> FeatureSet:
+    """Every registered signal of ``dataset`` at every level, with evidence and context.
+
+    The visit level covers every visit (``mdtrt_id``), the person level every person with
+    settlements, the institution level every institution with settlements and the doctor
+    level every doctor code seen (attending or ordering). Signals whose optional tables,
+    columns or settings are absent are listed in ``skipped`` (with a warning), never built.
+    """
+    s = settings or FeatureSettings()
+    if check:
+        check_input(dataset)
+    steps: list[tuple[str, Callable[[], None]]] = []
+    state: dict[str, object] = {}
+
+    def per_person() -> None:
+        state["ps"] = person_signals(
+            dataset.settlements,
+            dataset.fee_details,
+            dataset.persons,
+            dataset.institutions,
+            dataset.catalog,
+            s,
+        )
+
+    def population() -> None:
+        state["out"] = assemble(state["ps"], dataset, s)  # type: ignore[arg-type]
+
+    steps = [("per-person signals", per_person), ("population signals", population)]
+    for _, step in track(steps, "building features", total=len(steps)):
+        step()
+    return state["out"]  # type: ignore[return-value]
+
+
+def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> FeatureSet:
+    """The population stage and the ``FeatureSet`` from the per-person output of everyone
+    (``ps`` may be the concatenation of per-partition outputs)."""
+    visits = ps.visits.copy()
+    visits["aux_has_drug"] = ~visits["is_stay"] & visits.index.isin(
+        ps.doctor_visits.loc[ps.doctor_visits["aux_drug_amt"] != 0, "mdtrt_id"]
+    )
+    inst_groups = institution_peer_groups(visits, s)
+    doc_groups = doctor_peer_groups(ps.doctor_visits, visits)
+    skipped = list(ps.skipped)
+    evidence = [ps.evidence]
+    pop = Population(
+        visits, ps.doctor_visits, dataset.institutions, dataset.catalog, doc_groups, inst_groups
+    )
+    level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
+    for group in registry.groups:
+        if group.stage != "population" or group.compute is None:
+            continue
+        missing = missing_needs(group, pop.has, s)
+        if missing:
+            reason = skip_reason(missing)
+            skipped += [(spec.name, reason) for spec in group.specs]
+            continue
+        result = group.compute(pop, s)
+        names = [spec.name for spec in group.specs]
+        level_parts[group.specs[0].level].append(result.values[names])
+        evidence.append(result.evidence)
+    for part in level_parts[Level.VISIT]:
+        visits = visits.join(part)
+    if skipped:
+        log.warning(
+            "signals skipped",
+            extra={"count": len(skipped), "features": ",".join(n for n, _ in skipped)},
+        )
+    built = {n for n in registry._by_name} - {n for n, _ in skipped}
+
+    flags = {p: _pattern_flag(visits, p, built) for p in ROLLUP_PATTERNS}
+    person_idx = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
+    inst_idx = pop.institution_index
+    doc_idx = pop.doctor_index
+
+    rollups = {
+        Level.PERSON: _rollup(visits, visits["psn_no"], flags, Level.PERSON, person_idx),
+        Level.INSTITUTION: _rollup(
+            visits, visits["fixmedins_code"], flags, Level.INSTITUTION, inst_idx
+        ),
+    }
+    dv = ps.doctor_visits.drop_duplicates(["mdtrt_id", "doctor"])
+    dvis = visits.loc[dv["mdtrt_id"].to_numpy()]
+    dflags = {p: f.loc[dv["mdtrt_id"].to_numpy()] for p, f in flags.items()}
+    rollups[Level.DOCTOR] = _rollup(dvis, dv["doctor"], dflags, Level.DOCTOR, doc_idx)
+
+    specs = tuple(sp for sp in registry.specs() if sp.name in built)
+    frames: dict[Level, pd.DataFrame] = {}
+    # visit level
+    vframe = _features(visits, specs, Level.VISIT)
+    vframe.index = pd.Index(visits.index, dtype="string", name="subject_id")
+    vctx = pd.DataFrame(index=vframe.index)
+    vctx["ctx_fund_pay"] = visits["fund"].to_numpy(dtype="float64")
+    for p in Pattern:
+        col = VISIT_ELIGIBLE.get(p)
+        eligible = visits[col].to_numpy(bool) if col else np.ones(len(visits), bool)
+        vctx[f"ctx_amount_{p.value}"] = np.where(eligible, visits["fund"].to_numpy(float), 0.0)
+    vctx["ctx_peer_group"] = (visits["chapter"] + "|" + visits["hosp_lv"]).to_numpy()
+    vctx["ctx_first_date"] = visits["first_setl_time"].dt.normalize().to_numpy()
+    vctx["ctx_last_date"] = visits["last_setl_time"].dt.normalize().to_numpy()
+    vctx["ctx_person"] = visits["psn_no"].to_numpy()
+    vctx["ctx_institution"] = visits["fixmedins_code"].to_numpy()
+    frames[Level.VISIT] = pd.concat([vframe, _ctx_types(vctx)], axis=1)
+
+    # person level
+    pvalues = pd.concat(
+        [
+            ps.persons.set_axis(ps.persons.index.astype("string")).reindex(person_idx),
+            rollups[Level.PERSON],
+        ],
+        axis=1,
+    )
+    frames[Level.PERSON] = _level_frame(
+        pvalues,
+        specs,
+        Level.PERSON,
+        visits,
+        visits["psn_no"],
+        person_idx,
+        peer=_person_peer_group(visits, person_idx),
+    )
+    # institution level
+    ivalues = pd.concat(
+        [
+            *(p.reindex(inst_idx) for p in level_parts[Level.INSTITUTION]),
+            rollups[Level.INSTITUTION],
+        ],
+        axis=1,
+    )
+    iframe = _level_frame(
+        ivalues,
+        specs,
+        Level.INSTITUTION,
+        visits,
+        visits["fixmedins_code"],
+        inst_idx,
+        peer=inst_groups.reindex(inst_idx),
+    )
+    if "ot_peer_outlier_flag" in iframe:
+        iframe["ctx_amount_other"] = iframe["ctx_fund_pay"].where(
+            iframe["ot_peer_outlier_flag"], 0.0
+        )
+    frames[Level.INSTITUTION] = iframe
+    # doctor level
+    dvalues = pd.concat(
+        [*(p.reindex(doc_idx) for p in level_parts[Level.DOCTOR]), rollups[Level.DOCTOR]], axis=1
+    )
+    dframe = _level_frame(
+        dvalues,
+        specs,
+        Level.DOCTOR,
+        dvis,
+        dv["doctor"],
+        doc_idx,
+        peer=doc_groups.reindex(doc_idx),
+    )
+    main_inst = (
+        dv.groupby(["doctor", "fixmedins_code"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values("n", ascending=False)
+        .drop_duplicates("doctor")
+        .set_index("doctor")
+    )
+    dframe["ctx_institution"] = main_inst["fixmedins_code"].reindex(doc_idx).astype("string")
+    frames[Level.DOCTOR] = dframe
+
+    return FeatureSet(
+        frames=frames,
+        evidence=_combine_evidence(concat_evidence(evidence)),
+        specs=specs,
+        skipped=tuple(skipped),
+    )
+
+
+def _pattern_flag(visits: pd.DataFrame, pattern: Pattern, built: set[str]) -> pd.Series:
+    cols = [n for n in registry.visit_flags(pattern) if n in built and n in visits]
+    if not cols:
+        return pd.Series(False, index=visits.index)
+    return visits[cols].fillna(False).astype(bool).any(axis=1)
+
+
+def _rollup(
+    visits: pd.DataFrame,
+    keys: pd.Series,
+    flags: dict[Pattern, pd.Series],
+    level: Level,
+    index: pd.Index,
+) -> pd.DataFrame:
+    k = np.asarray(keys, dtype=object)
+    n = pd.Series(1.0, index=range(len(k))).groupby(k).sum().reindex(index).fillna(0)
+    out = pd.DataFrame(index=index)
+    fund = visits["fund"].to_numpy(dtype="float64")
+    for p in ROLLUP_PATTERNS:
+        f = flags[p].to_numpy(bool)
+        stem = f"{PREFIX[p]}_{LEVEL_WORD[level]}"
+        cnt = pd.Series(f.astype(float)).groupby(k).sum().reindex(index).fillna(0)
+        amt = pd.Series(np.where(f, fund, 0.0)).groupby(k).sum().reindex(index).fillna(0)
+        out[f"{stem}_flagged_visits"] = cnt.to_numpy()
+        out[f"{stem}_flagged_share"] = (cnt / n.where(n > 0)).fillna(0).to_numpy()
+        out[f"{stem}_amount_at_risk"] = amt.to_numpy()
+    return out
+
+
+def _features(values: pd.DataFrame, specs: tuple[FeatureSpec, ...], level: Level) -> pd.DataFrame:
+    cols = {}
+    for sp in specs:
+        if sp.level != level:
+            continue
+        col = values[sp.name] if sp.name in values else pd.Series(np.nan, index=values.index)
+        if sp.kind == "flag":
+            cols[sp.name] = col.fillna(False).astype(bool).to_numpy()
+        else:
+            cols[sp.name] = pd.to_numeric(col).astype("float64").to_numpy()
+    return pd.DataFrame(cols, index=values.index)
+
+
+def _level_frame(
+    values: pd.DataFrame,
+    specs: tuple[FeatureSpec, ...],
+    level: Level,
+    visits: pd.DataFrame,
+    keys: pd.Series,
+    index: pd.Index,
+    peer: pd.Series,
+) -> pd.DataFrame:
+    frame = _features(values.reindex(index), specs, level)
+    k = np.asarray(keys, dtype=object)
+    g = visits.assign(_k=k).groupby("_k")
+    ctx = pd.DataFrame(index=index)
+    ctx["ctx_fund_pay"] = g["fund"].sum().reindex(index).fillna(0).to_numpy()
+    for p in Pattern:
+        if p in ROLLUP_PATTERNS:
+            stem = f"{PREFIX[p]}_{LEVEL_WORD[level]}"
+            amount = values.reindex(index)[f"{stem}_amount_at_risk"].fillna(0)
+            ctx[f"ctx_amount_{p.value}"] = amount.to_numpy(dtype="float64")
+        else:
+            ctx[f"ctx_amount_{p.value}"] = 0.0
+    ctx["ctx_peer_group"] = np.asarray(peer.reindex(index).fillna("?"), dtype=object)
+    ctx["ctx_first_date"] = g["first_setl_time"].min().reindex(index).dt.normalize().to_numpy()
+    ctx["ctx_last_date"] = g["last_setl_time"].max().reindex(index).dt.normalize().to_numpy()
+    return pd.concat([frame, _ctx_types(ctx)], axis=1)
+
+
+def _ctx_types(ctx: pd.DataFrame) -> pd.DataFrame:
+    out = ctx.copy()
+    for c in out.columns:
+        if not c.startswith(CONTEXT_PREFIX):
+            raise ValueError(f"context column {c} lacks the {CONTEXT_PREFIX} prefix")
+        if c in ("ctx_peer_group", "ctx_person", "ctx_institution"):
+            out[c] = out[c].astype("string")
+        elif c in ("ctx_first_date", "ctx_last_date"):
+            out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
+        else:
+            out[c] = out[c].astype("float64")
+    return out
+
+
+def institution_peer_groups(visits: pd.DataFrame, s: FeatureSettings) -> pd.Series:
+    """Institution peer group: type, hospital level and city (``1|3|4401``); institutions
+    in too small a group fall back to type and level (``1|3``)."""
+    inst = visits.drop_duplicates("fixmedins_code").set_index("fixmedins_code")
+    t = inst["fixmedins_type"].astype("string").fillna("?")
+    lv = inst["hosp_lv"].astype("string").fillna("?")
+    city = inst["admdvs"].astype("string").str[:4].fillna("?")
+    groups = peer_groups(t + "|" + lv + "|" + city, t + "|" + lv, s.peer_min_group_size)
+    groups.index = pd.Index(inst.index, dtype="string", name="subject_id")
+    return groups
+
+
+def doctor_peer_groups(doctor_visits: pd.DataFrame, visits: pd.DataFrame) -> pd.Series:
+    """Doctor peer group (specialty pattern): the diagnosis chapter most of the doctor's
+    visits carry and the hospital level where most of them are (``K|3``)."""
+    dv = doctor_visits[["doctor", "mdtrt_id"]].drop_duplicates()
+    vis = visits.loc[dv["mdtrt_id"].to_numpy()]
+    frame = pd.DataFrame(
+        {
+            "doctor": dv["doctor"].to_numpy(),
+            "chapter": vis["chapter"].to_numpy(),
+            "hosp_lv": vis["hosp_lv"].to_numpy(),
+        }
+    )
+    chapter = _mode(frame, "chapter")
+    level = _mode(frame, "hosp_lv")
+    groups = chapter.astype("string") + "|" + level.reindex(chapter.index).astype("string")
+    groups.index = pd.Index(groups.index, dtype="string", name="subject_id")
+    return groups
+
+
+def _mode(frame: pd.DataFrame, column: str) -> pd.Series:
+    n = frame.groupby(["doctor", column]).size().rename("n").reset_index()
+    top = n.sort_values(["n", column], ascending=[False, True]).drop_duplicates("doctor")
+    return top.set_index("doctor")[column]
+
+
+def _person_peer_group(visits: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """Person peer group: the insured region."""
+    first = visits.drop_duplicates("psn_no").set_index("psn_no")["insuplc_admdvs"]
+    first.index = first.index.astype("string")
+    return first.reindex(index).astype("string")
+
+
+def _combine_evidence(ev: pd.DataFrame) -> pd.DataFrame:
+    """One line per (subject, feature): several findings of one flag are joined."""
+    if ev.empty:
+        return ev.reset_index(drop=True)
+    key = ["subject_type", "subject_id", "feature", "pattern"]
+    dup = ev.duplicated(key, keep=False)
+    if not dup.any():
+        return ev.reset_index(drop=True)
+    single = ev.loc[~dup]
+    joined = (
+        ev.loc[dup]
+        .groupby(key, sort=False)
+        .agg(explanation=("explanation", " | ".join), evidence=("evidence", " | ".join))
+        .reset_index()
+    )
+    out = pd.concat([single, joined], ignore_index=True)
+    return out.astype("string")

@@ -1,0 +1,130 @@
+"""What every signal module shares: the ``Signals`` result, evidence lines, peer statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.contract import EVIDENCE_COLUMNS, Level, Pattern
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What one signal function returns: values indexed by subject, and evidence lines."""
+
+    values: pd.DataFrame
+    evidence: pd.DataFrame
+
+
+def empty_evidence() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in EVIDENCE_COLUMNS})
+
+
+def evidence(
+    level: Level,
+    feature: str,
+    pattern: Pattern,
+    subject_ids: pd.Series | pd.Index,
+    explanation: pd.Series,
+    ids: pd.Series,
+) -> pd.DataFrame:
+    """Evidence lines of one feature: one per subject, explanation and the IDs alone."""
+    n = len(subject_ids)
+    return pd.DataFrame(
+        {
+            "subject_type": pd.array([level.value] * n, dtype="string"),
+            "subject_id": pd.array(np.asarray(subject_ids, dtype=object), dtype="string"),
+            "feature": pd.array([feature] * n, dtype="string"),
+            "pattern": pd.array([pattern.value] * n, dtype="string"),
+            "explanation": pd.array(np.asarray(explanation, dtype=object), dtype="string"),
+            "evidence": pd.array(np.asarray(ids, dtype=object), dtype="string"),
+        }
+    )
+
+
+def concat_evidence(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_evidence()
+    return pd.concat(frames, ignore_index=True)
+
+
+def day_text(days: pd.Series) -> pd.Series:
+    """Dates as ``yyyy-MM-dd`` text."""
+    return pd.to_datetime(days).dt.strftime("%Y-%m-%d").astype("string")
+
+
+def num_text(values: pd.Series, decimals: int = 0) -> pd.Series:
+    """Numbers as text with a fixed number of decimals."""
+    return (
+        pd.Series(np.round(np.asarray(values, dtype="float64"), decimals), index=values.index)
+        .map((f"{{:.{decimals}f}}").format)
+        .astype("string")
+    )
+
+
+def listing(keys: pd.Series, text: pd.Series, max_items: int, sep: str = ", ") -> pd.Series:
+    """Join ``text`` per key, keeping the first ``max_items`` and counting the rest."""
+    frame = pd.DataFrame({"k": keys.to_numpy(), "t": text.astype("string").to_numpy()})
+    if frame.empty:
+        return pd.Series(dtype="string")
+    rank = frame.groupby("k", sort=False).cumcount()
+    joined = frame.loc[rank < max_items].groupby("k", sort=False)["t"].agg(sep.join)
+    total = frame.groupby("k", sort=False).size()
+    more = (total - max_items).reindex(joined.index)
+    suffix = pd.Series("", index=joined.index, dtype="string")
+    suffix[more > 0] = " … and " + more[more > 0].astype("string") + " more"
+    return (joined.astype("string") + suffix).astype("string")
+
+
+def robust_z(
+    values: pd.Series, groups: pd.Series, min_group_size: int, log: bool = True
+) -> tuple[pd.Series, pd.Series]:
+    """Robust z-score and percentile of each value within its peer group.
+
+    z = (x - median) / (1.4826 * MAD), on ``log1p`` scale for amounts, so one outlier does
+    not move its peers' centre. Groups smaller than ``min_group_size`` are judged against
+    the whole level. A zero MAD falls back to a tenth of the median's magnitude (at least
+    0.01) so that identical peers do not make every difference infinite.
+    """
+    x = pd.Series(np.asarray(values, dtype="float64"), index=values.index)
+    if log:
+        x = np.log1p(x.clip(lower=0))
+    g = pd.Series(np.asarray(groups, dtype=object), index=values.index)
+    size = g.map(g.value_counts())
+    g = g.where(size >= min_group_size, "__all__")
+    med = x.groupby(g).transform("median")
+    mad = (x - med).abs().groupby(g).transform("median")
+    all_med = x.median()
+    all_mad = (x - all_med).abs().median()
+    small = g.eq("__all__")
+    med = med.where(~small, all_med)
+    mad = mad.where(~small, all_mad)
+    scale = (1.4826 * mad).where(mad > 0, np.maximum(0.1 * med.abs(), 0.01))
+    z = (x - med) / scale
+    pct = x.groupby(g).rank(pct=True)
+    return z.astype("float64"), pct.astype("float64")
+
+
+def peer_ratio(values: pd.Series, groups: pd.Series, min_group_size: int) -> pd.Series:
+    """Value divided by its peer group's median (whole level for small groups)."""
+    x = pd.Series(np.asarray(values, dtype="float64"), index=values.index)
+    g = pd.Series(np.asarray(groups, dtype=object), index=values.index)
+    size = g.map(g.value_counts())
+    med = x.groupby(g).transform("median").where(size >= min_group_size, x.median())
+    return (x / med.where(med > 0)).astype("float64")
+
+
+def stable_hash(values: pd.Series) -> np.ndarray:
+    """A stable 64-bit hash of each value (for order-free basket keys)."""
+    return pd.util.hash_array(np.asarray(values.astype("string").fillna(""), dtype=object))
+
+
+def peer_groups(primary: pd.Series, fallback: pd.Series, min_group_size: int) -> pd.Series:
+    """Peer group keys: ``primary`` where that group is big enough, else ``fallback``."""
+    p = pd.Series(np.asarray(primary, dtype=object), index=primary.index)
+    f = pd.Series(np.asarray(fallback, dtype=object), index=primary.index)
+    size = p.map(p.value_counts())
+    return p.where(size >= min_group_size, f).astype("string")

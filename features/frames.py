@@ -1,0 +1,279 @@
+"""The shared working frames every signal reads: visits, fee lines and the small tables.
+
+``prepare`` turns one person's (or a partition of persons', or all) settlements and fee
+lines, with the broadcast small tables, into ``PersonFrames``: one row per visit with its
+person and institution attributes, and fee lines carrying integer positions of their
+visit, person and item so that signals group on integers rather than strings. Inputs are
+never modified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from settlements.errors import InputError
+from settlements.schema import (
+    CHRONIC_MED_TYPES,
+    DRUG_CHARGE_ITEMS,
+    EMERGENCY_MED_TYPES,
+    INPATIENT_MED_TYPES,
+    PHARMACY_MED_TYPES,
+)
+
+SETTLEMENT_COLUMNS = (
+    "setl_id",
+    "mdtrt_id",
+    "psn_no",
+    "fixmedins_code",
+    "med_type",
+    "begndate",
+    "enddate",
+    "setl_time",
+    "medfee_sumamt",
+    "fund_pay_sumamt",
+    "dise_codg",
+)
+FEE_COLUMNS = (
+    "feedetl_sn",
+    "setl_id",
+    "mdtrt_id",
+    "fee_ocur_time",
+    "hilist_code",
+    "list_type",
+    "med_chrgitm_type",
+    "cnt",
+    "pric",
+    "det_item_fee_sumamt",
+    "bilg_dr_codg",
+)
+PERSON_COLUMNS = ("psn_no", "gend", "brdy", "insuplc_admdvs")
+INSTITUTION_COLUMNS = ("fixmedins_code", "fixmedins_type", "admdvs")
+CATALOG_LIMITS = (
+    "lmt_gend",
+    "lmt_age_min",
+    "lmt_age_max",
+    "max_prd_days",
+    "max_daily_cnt",
+    "bundle_code",
+)
+DAY = np.timedelta64(1, "D")
+
+_ICD9_BOUNDS = np.array([1, 140, 240, 280, 290, 320, 390, 460, 520, 580, 630, 680, 710, 740, 760])
+
+
+@dataclass(frozen=True)
+class PersonFrames:
+    """Working frames for a set of persons (one, a partition, or all).
+
+    ``visits`` is indexed by ``mdtrt_id``; its positional row number is the ``v`` that fee
+    lines carry. ``lines`` has one row per fee line of those visits.
+    """
+
+    settlements: pd.DataFrame
+    visits: pd.DataFrame
+    lines: pd.DataFrame
+    persons: pd.DataFrame
+    institutions: pd.DataFrame
+    catalog: pd.DataFrame | None
+
+    def has(self, need: str) -> bool:
+        """Whether an optional table or column (``catalog``, ``catalog.bundle_code``,
+        ``persons.dead_date``, ``institutions.lat``, ``fee_details.prd_days`` ...) is present
+        with at least one value."""
+        table, _, column = need.partition(".")
+        frame = {
+            "catalog": self.catalog,
+            "persons": self.persons,
+            "institutions": self.institutions,
+            "fee_details": self.lines,
+            "settlements": self.settlements,
+        }.get(table)
+        if frame is None:
+            return False
+        if not column:
+            return True
+        return column in frame.columns and bool(frame[column].notna().any())
+
+
+def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], table: str) -> None:
+    """Raise a one-line ``InputError`` naming the missing columns of ``table``."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{table} lacks column(s) {', '.join(missing)}: "
+            "validate the dataset with `fundguard intake validate` first"
+        )
+
+
+def diagnosis_chapter(codes: pd.Series) -> pd.Series:
+    """The diagnosis chapter of ICD codes: the letter of an ICD-10 code (``K29`` -> ``K``), the
+    chapter number of a numeric ICD-9 code (``4280`` -> ``9-07``); ``?`` when unknown."""
+    text = codes.astype("string").str.strip().str.upper().fillna("")
+    first = text.str[:1]
+    numeric = pd.to_numeric(text.str[:3], errors="coerce")
+    chapter_no = np.searchsorted(_ICD9_BOUNDS, numeric.fillna(-1).to_numpy(), side="right")
+    icd9 = pd.Series([f"9-{n:02d}" for n in range(len(_ICD9_BOUNDS) + 1)], dtype="string")
+    icd9_chapter = pd.Series(icd9.to_numpy()[chapter_no], index=text.index, dtype="string").where(
+        numeric.notna()
+    )
+    out = first.where(first.str.isalpha().fillna(False), icd9_chapter)
+    return out.fillna("?").replace("", "?").astype("string")
+
+
+def _string(series: pd.Series) -> pd.Series:
+    return series.astype("string")
+
+
+def prepare(
+    settlements: pd.DataFrame,
+    fee_lines: pd.DataFrame,
+    persons: pd.DataFrame,
+    institutions: pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+) -> PersonFrames:
+    """Build the working frames from settlements and fee lines of any set of persons."""
+    require_columns(settlements, SETTLEMENT_COLUMNS, "settlements")
+    require_columns(fee_lines, FEE_COLUMNS, "fee_details")
+    require_columns(persons, PERSON_COLUMNS, "persons")
+    require_columns(institutions, INSTITUTION_COLUMNS, "institutions")
+
+    setl = _settlement_frame(settlements)
+    visits = _visit_frame(setl, persons, institutions)
+    lines = _line_frame(fee_lines, visits, catalog)
+    return PersonFrames(
+        settlements=setl,
+        visits=visits,
+        lines=lines,
+        persons=persons,
+        institutions=institutions,
+        catalog=catalog,
+    )
+
+
+def _settlement_frame(settlements: pd.DataFrame) -> pd.DataFrame:
+    cols = [c for c in (*SETTLEMENT_COLUMNS, "atddr_no", "refd_setl_flag") if c in settlements]
+    setl = settlements[cols].copy()
+    for c in ("setl_id", "mdtrt_id", "psn_no", "fixmedins_code", "med_type", "dise_codg"):
+        setl[c] = _string(setl[c])
+    for c in ("begndate", "enddate", "setl_time"):
+        setl[c] = pd.to_datetime(setl[c])
+    setl["begndate"] = setl["begndate"].dt.normalize()
+    setl["enddate"] = setl["enddate"].dt.normalize()
+    for c in ("medfee_sumamt", "fund_pay_sumamt"):
+        setl[c] = pd.to_numeric(setl[c]).astype("float64")
+    refund = (
+        setl["refd_setl_flag"].astype("string").eq("1").fillna(False)
+        if "refd_setl_flag" in setl
+        else pd.Series(False, index=setl.index)
+    )
+    setl["is_refund"] = refund.to_numpy(dtype=bool)
+    if "atddr_no" not in setl:
+        setl["atddr_no"] = pd.Series(pd.NA, index=setl.index, dtype="string")
+    setl["atddr_no"] = _string(setl["atddr_no"])
+    return setl.sort_values(["mdtrt_id", "is_refund", "setl_time"], kind="stable")
+
+
+def _visit_frame(
+    setl: pd.DataFrame, persons: pd.DataFrame, institutions: pd.DataFrame
+) -> pd.DataFrame:
+    g = setl.groupby("mdtrt_id", sort=False)
+    visits = g.agg(
+        psn_no=("psn_no", "first"),
+        fixmedins_code=("fixmedins_code", "first"),
+        med_type=("med_type", "first"),
+        begndate=("begndate", "min"),
+        enddate=("enddate", "max"),
+        first_setl_time=("setl_time", "min"),
+        last_setl_time=("setl_time", "max"),
+        medfee=("medfee_sumamt", "sum"),
+        fund=("fund_pay_sumamt", "sum"),
+        dise_codg=("dise_codg", "first"),
+        atddr_no=("atddr_no", "first"),
+        first_setl_id=("setl_id", "first"),
+        n_settlements=("setl_id", "size"),
+    )
+    visits.index = visits.index.astype("string")
+    visits.index.name = "mdtrt_id"
+    med = visits["med_type"]
+    visits["is_stay"] = med.isin(INPATIENT_MED_TYPES).to_numpy(dtype=bool)
+    visits["is_emergency"] = med.isin(EMERGENCY_MED_TYPES).to_numpy(dtype=bool)
+    visits["is_chronic"] = med.isin(CHRONIC_MED_TYPES).to_numpy(dtype=bool)
+    visits["is_pharmacy"] = med.isin(PHARMACY_MED_TYPES).to_numpy(dtype=bool)
+    visits["stay_days"] = ((visits["enddate"] - visits["begndate"]) / DAY + 1).clip(lower=1)
+    visits["chapter"] = diagnosis_chapter(visits["dise_codg"])
+
+    p = persons.drop_duplicates("psn_no")
+    p = p.set_index(p["psn_no"].astype("string"))
+    pos = p.index.get_indexer(visits["psn_no"])
+    visits["gend"] = _take(p["gend"].astype("string"), pos)
+    visits["brdy"] = _take(pd.to_datetime(p["brdy"]), pos)
+    visits["insuplc_admdvs"] = _take(p["insuplc_admdvs"].astype("string"), pos)
+    if "dead_date" in p:
+        visits["dead_date"] = _take(pd.to_datetime(p["dead_date"]), pos)
+
+    inst = institutions.drop_duplicates("fixmedins_code")
+    inst = inst.set_index(inst["fixmedins_code"].astype("string"))
+    pos = inst.index.get_indexer(visits["fixmedins_code"])
+    visits["fixmedins_type"] = _take(inst["fixmedins_type"].astype("string"), pos)
+    visits["admdvs"] = _take(inst["admdvs"].astype("string"), pos)
+    if "hosp_lv" in inst:
+        visits["hosp_lv"] = _take(inst["hosp_lv"].astype("string"), pos).fillna("?")
+    else:
+        visits["hosp_lv"] = pd.Series("?", index=visits.index, dtype="string")
+    for c in ("lat", "lon"):
+        if c in inst:
+            visits[c] = _take(pd.to_numeric(inst[c]).astype("float64"), pos)
+    visits["psn_i"] = pd.factorize(visits["psn_no"])[0]
+    return visits
+
+
+def _take(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Values at positions ``pos``; missing where ``pos`` is -1."""
+    return values.array.take(pos, allow_fill=True)
+
+
+def _line_frame(
+    fee_lines: pd.DataFrame, visits: pd.DataFrame, catalog: pd.DataFrame | None
+) -> pd.DataFrame:
+    v = visits.index.get_indexer(fee_lines["mdtrt_id"].astype("string"))
+    keep = v >= 0
+    src = fee_lines.loc[keep] if not keep.all() else fee_lines
+    v = v[keep]
+    lines = pd.DataFrame(
+        {
+            "v": v,
+            "psn_i": visits["psn_i"].to_numpy()[v],
+            "setl_id": _string(src["setl_id"]).array,
+            "feedetl_sn": _string(src["feedetl_sn"]).array,
+            "day": pd.to_datetime(src["fee_ocur_time"]).dt.normalize().array,
+            "item": _string(src["hilist_code"]).array,
+            "list_type": _string(src["list_type"]).array,
+            "chrg": _string(src["med_chrgitm_type"]).array,
+            "cnt": pd.to_numeric(src["cnt"]).astype("float64").to_numpy(),
+            "pric": pd.to_numeric(src["pric"]).astype("float64").to_numpy(),
+            "amt": pd.to_numeric(src["det_item_fee_sumamt"]).astype("float64").to_numpy(),
+            "doctor": _string(src["bilg_dr_codg"]).array,
+        }
+    )
+    if "prd_days" in src:
+        lines["prd_days"] = pd.to_numeric(src["prd_days"]).astype("float64").to_numpy()
+    lines["is_drug"] = (
+        lines["chrg"].isin(DRUG_CHARGE_ITEMS) | lines["list_type"].isin({"101", "102"})
+    ).to_numpy(dtype=bool)
+    codes, uniques = pd.factorize(lines["item"])
+    lines["item_i"] = codes
+    if catalog is not None and len(catalog):
+        cat = catalog.drop_duplicates("hilist_code")
+        cat = cat.set_index(cat["hilist_code"].astype("string"))
+        pos = cat.index.get_indexer(uniques)
+        for c in CATALOG_LIMITS:
+            if c not in cat:
+                continue
+            col = cat[c].astype("string") if c in ("lmt_gend", "bundle_code") else cat[c]
+            if c not in ("lmt_gend", "bundle_code"):
+                col = pd.to_numeric(col).astype("float64")
+            lines[c] = _take(col, pos).take(codes, allow_fill=True)
+    return lines

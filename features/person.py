@@ -1,0 +1,228 @@
+"""The per-person stage: every visit- and person-level signal from settlements and fee lines.
+
+``person_signals`` is a pure function of a set of persons' settlements and fee lines plus
+the broadcast small tables (persons, institutions, catalog). It is vectorised over all the
+persons in its input, so the local path calls it once on everything and Spark calls it
+unchanged per partition (``groupBy(...).applyInPandas``); what compares persons with each
+other (peers, institutions, doctors) runs afterwards over its output (``features.build``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.common import Signals, concat_evidence, stable_hash
+from features.config import FeatureSettings
+from features.contract import Level
+from features.frames import PersonFrames, prepare
+from features.registry import SignalGroup, registry
+
+log = logging.getLogger(__name__)
+
+VISIT_WORKING_COLUMNS = (
+    "psn_no",
+    "fixmedins_code",
+    "med_type",
+    "begndate",
+    "enddate",
+    "first_setl_time",
+    "last_setl_time",
+    "medfee",
+    "fund",
+    "dise_codg",
+    "chapter",
+    "atddr_no",
+    "first_setl_id",
+    "stay_days",
+    "is_stay",
+    "is_emergency",
+    "is_chronic",
+    "is_pharmacy",
+    "hosp_lv",
+    "admdvs",
+    "fixmedins_type",
+    "insuplc_admdvs",
+)
+"""Visit attributes kept beside the signals for the population stage (not model inputs)."""
+
+
+@dataclass(frozen=True)
+class PersonSignals:
+    """The per-person stage's output for a set of persons.
+
+    ``visits``: one row per visit (index ``mdtrt_id``) with the visit-level signals, the
+    ``VISIT_WORKING_COLUMNS`` and ``aux_`` columns (line totals, basket keys) that the
+    population stage aggregates. ``persons``: one row per person with settlements (index
+    ``psn_no``) with the person-level signals. ``doctor_visits``: one row per (visit,
+    doctor code) with ``aux_`` fee amounts and drug basket. ``evidence``: the evidence lines
+    of every flag that fired. ``skipped``: (feature, reason) of signals not built.
+    """
+
+    visits: pd.DataFrame
+    persons: pd.DataFrame
+    doctor_visits: pd.DataFrame
+    evidence: pd.DataFrame
+    skipped: tuple[tuple[str, str], ...]
+
+
+def missing_needs(group: SignalGroup, has: object, settings: FeatureSettings) -> list[str]:
+    """The needs of a group that the input (``has(need) -> bool``) or settings lack."""
+    missing = []
+    for need in group.needs:
+        if need.startswith("setting:"):
+            if getattr(settings, need.removeprefix("setting:")) is None:
+                missing.append(need)
+        elif not has(need):  # type: ignore[operator]
+            missing.append(need)
+    return missing
+
+
+def skip_reason(missing: list[str]) -> str:
+    words = []
+    for need in missing:
+        if need.startswith("setting:"):
+            words.append(f"setting {need.removeprefix('setting:')} is not set")
+        elif "." in need:
+            words.append(f"column {need} is absent or empty")
+        else:
+            words.append(f"table {need} is absent")
+    return "; ".join(words)
+
+
+def person_signals(
+    settlements: pd.DataFrame,
+    fee_lines: pd.DataFrame,
+    persons: pd.DataFrame,
+    institutions: pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+    settings: FeatureSettings | None = None,
+) -> PersonSignals:
+    """Visit- and person-level signals of the persons in ``settlements``.
+
+    Give it one person's, a partition of persons', or all settlements with their fee lines
+    (every settlement of a person must be in the same call: stays, refills and travel are
+    judged across a person's visits) and the whole small tables. Inputs are not modified.
+    """
+    s = settings or FeatureSettings()
+    pf = prepare(settlements, fee_lines, persons, institutions, catalog)
+    visit_parts: list[pd.DataFrame] = []
+    person_parts: list[pd.DataFrame] = []
+    evidence: list[pd.DataFrame] = []
+    skipped: list[tuple[str, str]] = []
+    for group in registry.groups:
+        if group.stage != "person" or group.compute is None:
+            continue
+        missing = missing_needs(group, pf.has, s)
+        if missing:
+            reason = skip_reason(missing)
+            skipped += [(spec.name, reason) for spec in group.specs]
+            continue
+        result: Signals = group.compute(pf, s)
+        names = [spec.name for spec in group.specs]
+        level = group.specs[0].level
+        (visit_parts if level == Level.VISIT else person_parts).append(result.values[names])
+        evidence.append(result.evidence)
+
+    visits = pd.concat(
+        [pf.visits[list(VISIT_WORKING_COLUMNS)], visit_profile(pf, s), *visit_parts], axis=1
+    )
+    person_index = pd.Index(pf.visits["psn_no"].unique(), dtype="string", name="psn_no")
+    person_frame = (
+        pd.concat([p.reindex(person_index) for p in person_parts], axis=1)
+        if person_parts
+        else pd.DataFrame(index=person_index)
+    )
+    return PersonSignals(
+        visits=visits,
+        persons=person_frame,
+        doctor_visits=doctor_visits(pf, s),
+        evidence=concat_evidence(evidence),
+        skipped=tuple(skipped),
+    )
+
+
+def visit_profile(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
+    """Per-visit line totals and the order-free key of the visit's basket of items."""
+    lines = pf.lines
+    nv = len(pf.visits)
+    v = lines["v"].to_numpy()
+    amt = lines["amt"].to_numpy()
+    out = pd.DataFrame(index=pf.visits.index)
+    out["aux_line_amt"] = np.bincount(v, weights=amt, minlength=nv)
+    high = amt * (lines["pric"].to_numpy() >= s.high_cost_item_unit_price)
+    out["aux_high_cost_amt"] = np.bincount(v, weights=high, minlength=nv)
+    key, items = _basket(v, lines["item_i"].to_numpy(), lines["item"], nv)
+    out["aux_basket_key"] = key
+    out["aux_basket_items"] = items
+    return out
+
+
+def _basket(
+    group: np.ndarray, item_i: np.ndarray, item: pd.Series, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For groups 0..n-1: the wrapping sum of hashes of their distinct items, and the count."""
+    ok = item_i >= 0
+    pairs = pd.DataFrame({"g": group[ok], "i": item_i[ok]}).drop_duplicates()
+    item_hash = np.zeros(int(item_i.max()) + 1 if ok.any() else 0, dtype=np.uint64)
+    if ok.any():
+        first = pd.Series(np.flatnonzero(ok)).groupby(item_i[ok]).first()
+        item_hash[first.index.to_numpy()] = stable_hash(item.iloc[first.to_numpy()])
+    key = pd.Series(item_hash[pairs["i"].to_numpy()]).groupby(pairs["g"].to_numpy()).sum()
+    out_key = np.zeros(n, dtype=np.uint64)
+    out_key[key.index.to_numpy()] = key.to_numpy(dtype=np.uint64)
+    count = np.bincount(pairs["g"].to_numpy(), minlength=n).astype("float64")
+    return out_key, count
+
+
+def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
+    """One row per (visit, doctor code) from fee lines (bilg_dr_codg) and the attending
+    physician (atddr_no): the doctor's fee, drug and high-value drug amounts on the visit
+    and the key of the drug basket the doctor ordered."""
+    lines = pf.lines
+    visits = pf.visits
+    doc_codes, doc_names = pd.factorize(lines["doctor"])
+    drug = lines["is_drug"].to_numpy()
+    amt = lines["amt"].to_numpy()
+    hv = drug & (lines["pric"].to_numpy() >= s.high_value_drug_unit_price)
+    frame = pd.DataFrame(
+        {
+            "v": lines["v"].to_numpy(),
+            "d": doc_codes,
+            "aux_amt": amt,
+            "aux_drug_amt": amt * drug,
+            "aux_hv_drug_amt": amt * hv,
+        }
+    )
+    frame = frame.loc[doc_codes >= 0]
+    per = frame.groupby(["v", "d"], sort=False).sum().reset_index()
+    pair = per["v"].to_numpy() * max(len(doc_names), 1) + per["d"].to_numpy()
+    dl = lines.loc[drug & (doc_codes >= 0)]
+    dl_pair = dl["v"].to_numpy() * max(len(doc_names), 1) + doc_codes[drug & (doc_codes >= 0)]
+    pair_codes, pair_uniques = pd.factorize(dl_pair)
+    key, items = _basket(pair_codes, dl["item_i"].to_numpy(), dl["item"], len(pair_uniques))
+    pos = pd.Index(pair_uniques).get_indexer(pair)
+    has = pos >= 0
+    per["aux_drug_basket_key"] = np.where(has, key[np.where(has, pos, 0)], 0).astype(np.uint64)
+    per["aux_drug_items"] = np.where(has, items[np.where(has, pos, 0)], 0.0)
+    per["doctor"] = pd.array(np.asarray(doc_names, dtype=object)[per["d"].to_numpy()], "string")
+
+    att = visits["atddr_no"].notna().to_numpy()
+    attending = pd.DataFrame(
+        {"v": np.flatnonzero(att), "doctor": visits.loc[att, "atddr_no"].astype("string").array}
+    )
+    attending = attending.merge(per[["v", "doctor"]], how="left", indicator=True)
+    attending = attending.loc[attending["_merge"] == "left_only", ["v", "doctor"]]
+    for c in ("aux_amt", "aux_drug_amt", "aux_hv_drug_amt", "aux_drug_items"):
+        attending[c] = 0.0
+    attending["aux_drug_basket_key"] = np.zeros(len(attending), dtype=np.uint64)
+    out = pd.concat([per.drop(columns="d"), attending], ignore_index=True)
+    vv = out["v"].to_numpy()
+    out.insert(0, "mdtrt_id", visits.index.to_numpy()[vv])
+    out["mdtrt_id"] = out["mdtrt_id"].astype("string")
+    out["psn_no"] = visits["psn_no"].array.take(vv)
+    out["fixmedins_code"] = visits["fixmedins_code"].array.take(vv)
+    return out.drop(columns="v")

@@ -1,0 +1,50 @@
+"""The whole population's per-person output, which institution, doctor and peer signals read.
+
+These signals compare subjects with each other, so they run once over the output of the
+per-person function (on a driver, after the per-partition work), never on fee lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Population:
+    """Visits (with their per-person signals and ``aux_`` columns), doctor-visit rows, and
+    the small tables.
+
+    ``doctor_visits`` has one row per (visit, doctor code) with the doctor's fee amounts on
+    the visit; ``institution_index`` and ``doctor_index`` list every subject of those levels.
+    """
+
+    visits: pd.DataFrame
+    doctor_visits: pd.DataFrame
+    institutions: pd.DataFrame
+    catalog: pd.DataFrame | None
+    doctor_peer_group: pd.Series
+    """Peer group of each doctor: the doctor's main diagnosis chapter and hospital level."""
+    institution_peer_group: pd.Series
+    """Peer group of each institution: its type, hospital level and region."""
+
+    @property
+    def institution_index(self) -> pd.Index:
+        idx = pd.Index(self.visits["fixmedins_code"].unique(), dtype="string", name="subject_id")
+        return idx.sort_values()
+
+    @property
+    def doctor_index(self) -> pd.Index:
+        idx = pd.Index(self.doctor_visits["doctor"].unique(), dtype="string", name="subject_id")
+        return idx.dropna().sort_values()
+
+    def has(self, need: str) -> bool:
+        """Whether an optional table or column is present with at least one value."""
+        table, _, column = need.partition(".")
+        frame = {"catalog": self.catalog, "institutions": self.institutions}.get(table)
+        if frame is None:
+            return table == "fee_details" and column in self.visits.attrs.get("line_columns", ())
+        if not column:
+            return True
+        return column in frame.columns and bool(frame[column].notna().any())
