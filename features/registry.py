@@ -881,3 +881,13 @@ class Registry:
 
 registry = Registry(GROUPS)
 """The registry of every declared signal."""
+
+
+def specs(level: Level | None = None, pattern: Pattern | None = None) -> tuple[FeatureSpec, ...]:
+    """The declared specs (``features.registry.specs()``), optionally of a level/pattern."""
+    return registry.specs(level, pattern)
+
+
+def get(name: str) -> FeatureSpec:
+    """The spec named ``name`` (``features.registry.get("bh_empty_days")``)."""
+    return registry.get(name)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.contract import EVIDENCE_COLUMNS, FeatureSet, FeatureSpec, Level
 from settlements.dataset import Dataset
 from settlements.errors import InputError
 from settlements.frames import coerce_table
@@ -402,7 +403,7 @@ def map_persons(
             parts.append(part)
         if not parts:
             return pd.DataFrame({n: [] for n in names})
-        return pd.concat(parts, ignore_index=True).reindex(columns=names)
+        return arrow_ready(pd.concat(parts, ignore_index=True), wide_schema)
 
     wide = (
         left.groupBy(GROUP_COLUMN)
@@ -437,6 +438,22 @@ class PersonOutputs:
         self.small.unpersist()
 
 
+def arrow_ready(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
+    """``frame``'s columns of ``schema``, in its order, in dtypes PySpark converts to Arrow
+    (text as Python objects with ``None`` for missing: PySpark cannot take pandas' Arrow-
+    backed string arrays)."""
+    from pyspark.sql import types as st
+
+    out = {}
+    for f in schema.fields:
+        values = frame[f.name] if f.name in frame.columns else pd.Series(None, index=frame.index)
+        if isinstance(f.dataType, st.StringType):
+            text = values.astype(object)
+            values = text.where(values.notna(), None)
+        out[f.name] = values.reset_index(drop=True)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
 def _has_named_index(frame: pd.DataFrame) -> bool:
     return any(name is not None for name in frame.index.names)
 
@@ -446,3 +463,125 @@ def _column_for(frame: pd.DataFrame, field: Any) -> pd.Series:
     if field.name not in frame.columns:
         return pd.Series([None] * len(frame), dtype="object")
     return frame[field.name].reset_index(drop=True)
+
+
+# -- signal frames on Spark --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SparkFeatureSet:
+    """A ``FeatureSet`` held as Spark frames: one per level with the subject in column
+    ``subject_id`` (then signals and ``ctx_`` columns), and the long evidence frame."""
+
+    frames: dict[Level, SparkFrame]
+    evidence: SparkFrame
+    specs: tuple[FeatureSpec, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+def spark_type_of(dtype: Any) -> DataType:
+    """The Spark type that holds a pandas column of ``dtype`` without loss."""
+    from pyspark.sql import types as st
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return st.BooleanType()
+    if pd.api.types.is_integer_dtype(dtype):
+        return st.LongType()
+    if pd.api.types.is_numeric_dtype(dtype):
+        return st.DoubleType()
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return st.TimestampNTZType()
+    return st.StringType()
+
+
+def frame_schema(frame: pd.DataFrame, index_name: str = "subject_id") -> StructType:
+    """The Spark schema of a signal frame: its index as ``index_name``, then its columns."""
+    from pyspark.sql import types as st
+
+    fields = [st.StructField(index_name, st.StringType(), False)]
+    fields += [st.StructField(str(c), spark_type_of(frame[c].dtype), True) for c in frame.columns]
+    return st.StructType(fields)
+
+
+def distribute_feature_set(spark: SparkSession, feature_set: FeatureSet) -> SparkFeatureSet:
+    """A pandas ``FeatureSet`` as Spark frames (for tests and for sets built on a driver)."""
+    frames = {}
+    for level, frame in feature_set.frames.items():
+        if frame is None:
+            continue
+        flat = frame.reset_index(names="subject_id").astype({"subject_id": "str"})
+        frames[level] = spark.createDataFrame(flat, schema=frame_schema(frame))
+    evidence = feature_set.evidence.astype("str")
+    schema = frame_schema(evidence.set_index("subject_type"), index_name="subject_type")
+    return SparkFeatureSet(
+        frames=frames,
+        evidence=spark.createDataFrame(evidence, schema=schema),
+        specs=feature_set.specs,
+        skipped=feature_set.skipped,
+    )
+
+
+def local_frame(rows: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
+    """A signal frame received from Spark as the local path types it: indexed by
+    ``subject_id`` (string), flags ``bool``, numbers ``float64``, text ``string``."""
+    flags = {s.name for s in specs if s.kind == "flag"}
+    frame = rows.set_index(rows["subject_id"].astype("string").rename("subject_id"))
+    frame = frame.drop(columns=["subject_id"])
+    out = {}
+    for name in frame.columns:
+        values = frame[name]
+        if name in flags:
+            values = values.astype("boolean").fillna(False).astype(bool)
+        elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            values = values.astype("float64")
+        elif values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            values = values.astype("string")
+        out[name] = values
+    return pd.DataFrame(out, index=frame.index)
+
+
+def local_evidence(rows: pd.DataFrame) -> pd.DataFrame:
+    """Evidence rows received from Spark, as the local path types them."""
+    return rows.loc[:, list(EVIDENCE_COLUMNS)].astype("string").reset_index(drop=True)
+
+
+def group_frames(
+    frames: Mapping[str, SparkFrame],
+    key: str,
+    run: Callable[[dict[str, pd.DataFrame]], pd.DataFrame],
+    schema: StructType,
+) -> SparkFrame:
+    """Group several frames by a shared ``key`` column and run ``run`` on each group.
+
+    ``run`` receives each frame's rows of the group by name (columns as in the frame,
+    without ``key``) and returns rows of ``schema``. The frames travel as one tagged union,
+    so one shuffle brings every frame's rows of a key together.
+    """
+    from pyspark.sql import functions as sf
+
+    tagged = None
+    columns: dict[str, list[str]] = {}
+    for name, frame in frames.items():
+        own = [c for c in frame.columns if c != key]
+        columns[name] = own
+        part = frame.select(
+            sf.col(key),
+            sf.lit(name).alias(_TABLE_TAG),
+            *[sf.col(c).alias(f"{name}__{c}") for c in own],
+        )
+        tagged = part if tagged is None else tagged.unionByName(part, allowMissingColumns=True)
+    if tagged is None:
+        raise ValueError("group_frames needs at least one frame")
+
+    def apply(group: pd.DataFrame) -> pd.DataFrame:
+        _quiet_pandas_version_warning()
+        tag = group[_TABLE_TAG].to_numpy()
+        parts = {}
+        for name, own in columns.items():
+            rows = group.loc[tag == name, [f"{name}__{c}" for c in own]]
+            parts[name] = rows.set_axis(own, axis=1).reset_index(drop=True)
+        return arrow_ready(run(parts), schema)
+
+    return tagged.groupBy(key).applyInPandas(apply, schema=schema)
