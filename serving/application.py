@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from features.config import FeatureSettings
 from serving.auth import UserRegistry
 from serving.config import ServingSettings
 from serving.schemas import CheckResult, FlagOut, PatternScore, SettlementIn, to_frames
@@ -44,6 +45,7 @@ class Application:
     data_dir: Path
     users: UserRegistry
     intake: IntakeSettings = field(default_factory=IntakeSettings)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
     store_url: str | None = None
@@ -288,6 +290,7 @@ def build_application(settings: Any) -> Application:
         data_dir=data_dir,
         users=UserRegistry(users_path(serving, data_dir)),
         intake=settings.intake,
+        features=settings.features,
         supervision=settings.supervision,
         training=settings.training,
         store_url=settings.store_url,

@@ -8,21 +8,28 @@ mounts it at ``/console``; pages live at ``/console/...``, JSON at ``/console/ap
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, Form, Request
+from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field, ValidationError
 
 from serving.application import Application
-from serving.auth import TOKEN_COOKIE, Role, User
+from serving.auth import TOKEN_COOKIE, Permission, Role, User
+from serving.casework import LeadFilter, case_view, decide, lead_queue
 from serving.web import (
     HERE,
     NotAuthenticatedError,
     base_path,
     install_error_handlers,
     render,
+    requires,
     token_of,
 )
+from settlements.errors import InputError
+from settlements.schema import PATTERNS, SUBJECT_TYPES
 
 HOME_OF_ROLE = {
     Role.INSPECTOR: "/leads",
@@ -86,4 +93,198 @@ def create_console(provider: Callable[[], Application]) -> FastAPI:
             raise NotAuthenticatedError
         return {"name": user.name, "role": user.role.value}
 
+    register_casework(app, provider, authenticate)
     return app
+
+
+class DecisionIn(BaseModel):
+    """An inspector's decision on a case (JSON form of the console's decide buttons)."""
+
+    outcome: Literal["confirmed", "rejected", "inconclusive"]
+    reason: str = Field(min_length=1, max_length=2000)
+    version: int = Field(description="The case version the decision was made on.")
+    confirmed_amount: float | None = Field(default=None, ge=0)
+    liable: str | None = Field(
+        default=None, description="Liable subject of a confirmed visit case (code or key)."
+    )
+    severity: Literal["general", "serious", "severe"] | None = None
+
+
+def _lead_filter(
+    pattern: str | None,
+    institution: str | None,
+    min_amount: str | None,
+    subject_type: str | None,
+    state: str | None,
+) -> LeadFilter:
+    amount: float | None = None
+    if min_amount not in (None, ""):
+        try:
+            amount = float(str(min_amount))
+        except ValueError:
+            raise InputError(f"min_amount {min_amount!r} is not a number") from None
+    if pattern and pattern not in PATTERNS:
+        raise InputError(f"pattern must be one of {', '.join(sorted(PATTERNS))}")
+    if subject_type and subject_type not in SUBJECT_TYPES:
+        raise InputError(f"subject_type must be one of {', '.join(sorted(SUBJECT_TYPES))}")
+    return LeadFilter(
+        pattern=pattern or None,
+        institution=institution or None,
+        min_amount=amount,
+        subject_type=subject_type or None,
+        state=state or None,
+    )
+
+
+def _default_liable(case: dict[str, Any]) -> str | None:
+    """The institution is liable by default; for card lending, the person."""
+    options = case["liable_options"]
+    if not options:
+        return None
+    return options[-1] if case["pattern"] == "card_lending" else options[0]
+
+
+def register_casework(
+    app: FastAPI,
+    provider: Callable[[], Application],
+    authenticate: Callable[[Request], User | None],
+) -> None:
+    """The inspector's pages and JSON: lead queue, case with evidence, decisions."""
+
+    def queue(request: Request, wanted: LeadFilter, page: int) -> dict[str, Any]:
+        application = provider()
+        size = application.serving.page_size
+        rows, total = lead_queue(application.store(), application.evidence(), wanted, page, size)
+        return {"leads": rows, "total": total, "page": page, "pages": max(1, -(-total // size))}
+
+    @app.get("/api/leads", tags=["cases"])
+    def api_leads(
+        request: Request,
+        pattern: str | None = None,
+        institution: str | None = None,
+        min_amount: str | None = None,
+        subject_type: str | None = None,
+        state: str | None = None,
+        page: int = Query(1, ge=1),
+        user: User = requires(Permission.READ_LEADS, authenticate),
+    ) -> dict[str, Any]:
+        """Undecided cases by rank, filtered by pattern, institution and amount at risk."""
+        wanted = _lead_filter(pattern, institution, min_amount, subject_type, state)
+        return queue(request, wanted, page)
+
+    @app.get("/leads", include_in_schema=False)
+    def leads_page(
+        request: Request,
+        pattern: str | None = None,
+        institution: str | None = None,
+        min_amount: str | None = None,
+        subject_type: str | None = None,
+        page: int = Query(1, ge=1),
+        user: User = requires(Permission.READ_LEADS, authenticate),
+    ) -> Response:
+        wanted = _lead_filter(pattern, institution, min_amount, subject_type, None)
+        found = queue(request, wanted, page)
+        query = urlencode(
+            {
+                k: v
+                for k, v in {
+                    "pattern": pattern,
+                    "institution": institution,
+                    "min_amount": min_amount,
+                    "subject_type": subject_type,
+                }.items()
+                if v
+            }
+        )
+        return render(
+            request,
+            "leads.html",
+            filters=wanted,
+            patterns=sorted(PATTERNS),
+            subject_types=sorted(SUBJECT_TYPES),
+            query=query,
+            **found,
+        )
+
+    def view(case_id: int) -> dict[str, Any]:
+        application = provider()
+        return case_view(
+            application.store(),
+            application.evidence(),
+            case_id,
+            application.features.readmission_window_days,
+        )
+
+    @app.get("/api/cases/{case_id}", tags=["cases"])
+    def api_case(
+        case_id: int, user: User = requires(Permission.READ_LEADS, authenticate)
+    ) -> dict[str, Any]:
+        """A case with its reasons, evidence timeline, history and ledger records."""
+        return view(case_id)
+
+    @app.get("/cases/{case_id}", include_in_schema=False)
+    def case_page(
+        request: Request, case_id: int, user: User = requires(Permission.READ_LEADS, authenticate)
+    ) -> Response:
+        case = view(case_id)
+        return render(
+            request,
+            "case.html",
+            case=case,
+            can_decide=user.can(Permission.DECIDE),
+            default_liable=_default_liable(case),
+        )
+
+    def decide_as(user: User, case_id: int, decision: DecisionIn) -> None:
+        application = provider()
+        amount = decision.confirmed_amount
+        decide(
+            application.store(),
+            application.supervision,
+            case_id,
+            decision.outcome,
+            actor=user.actor,
+            inspector=user.name,
+            reason=decision.reason,
+            expected_version=decision.version,
+            confirmed_amount=None if amount is None else f"{amount:.2f}",
+            liable=decision.liable,
+            severity=decision.severity,
+        )
+
+    @app.post("/api/cases/{case_id}/decision", tags=["cases"])
+    def api_decide(
+        case_id: int,
+        decision: DecisionIn,
+        user: User = requires(Permission.DECIDE, authenticate),
+    ) -> dict[str, Any]:
+        """Decide a case (taking it first if nobody has); a confirmation writes the ledger.
+
+        409 when the case changed since ``version``: reload and decide again."""
+        decide_as(user, case_id, decision)
+        return view(case_id)
+
+    @app.post("/cases/{case_id}/decision", include_in_schema=False)
+    def decide_form(
+        request: Request,
+        case_id: int,
+        outcome: str = Form(...),
+        reason: str = Form(...),
+        version: int = Form(...),
+        confirmed_amount: str | None = Form(None),
+        liable: str | None = Form(None),
+        user: User = requires(Permission.DECIDE, authenticate),
+    ) -> Response:
+        try:
+            decision = DecisionIn(
+                outcome=outcome,  # type: ignore[arg-type]
+                reason=reason,
+                version=version,
+                confirmed_amount=float(confirmed_amount) if confirmed_amount else None,
+                liable=liable or None,
+            )
+        except (ValidationError, ValueError) as exc:
+            raise InputError(f"the decision is incomplete: {exc}") from None
+        decide_as(user, case_id, decision)
+        flash = quote(f"Case {case_id} {outcome}.")
+        return RedirectResponse(f"{base_path(request)}/cases/{case_id}?flash={flash}", 303)

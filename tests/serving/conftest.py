@@ -90,3 +90,27 @@ def service_client(
     monkeypatch.setattr(application_module, "_current", application)
     with TestClient(service_asgi()) as client:
         yield client
+
+
+@pytest.fixture
+def casework(application: Application) -> Application:
+    """The application with the hand-built world as evidence and its leads opened as cases."""
+    from supervision.cases import open_cases
+    from supervision.ledger import register_subject
+
+    from .world import small_leads, small_world
+
+    application.use_evidence(small_world())
+    register_subject(
+        application.store(),
+        kind="individual",
+        credit_key="pseudonym-of-P1",
+        name="张三",
+        category="insured",
+        local_code="P1",
+        legal_rep_id="110105195001010011",
+        actor="registry (system)",
+    )
+    opened = open_cases(application.store(), small_leads(), actor="scoring (system)")
+    assert opened.opened == 3
+    return application
