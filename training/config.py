@@ -54,3 +54,6 @@ class TrainingSettings(BaseModel):
     promotion_margin: float = Field(
         default=0.0, ge=0, description="How much a challenger must beat the champion by."
     )
+    plots: bool = Field(
+        default=True, description="Draw PNG plots (PR, calibration, precision@k) in reports."
+    )

@@ -65,7 +65,12 @@ SIGNATURE = ModelSignature(
 
 
 def connect(settings: TrainingSettings) -> MlflowClient:
-    """Point MLflow at the configured store and make sure the experiment exists under it."""
+    """Point MLflow at the configured store and make sure the experiment exists under it.
+
+    Supervision systems run offline: MLflow's usage telemetry is off unless the
+    environment sets ``MLFLOW_DISABLE_TELEMETRY=false``.
+    """
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     uri = settings.tracking_uri
     match = re.match(r"sqlite:///(.+)", uri)
     if match:

@@ -57,16 +57,14 @@ def write_report(
     title: str,
     methods: pd.DataFrame | None = None,
     notes: list[str] | None = None,
+    plots: bool = True,
 ) -> list[Path]:
     """Write metrics.csv, scores.parquet, the plots and index.html; return the files."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     directory.mkdir(parents=True, exist_ok=True)
     files = [directory / "metrics.csv"]
     evaluation.metrics.to_csv(files[0], index=False)
-    plots = _plots(evaluation.scores, directory)
-    files += plots
+    drawn = _plots(evaluation.scores, directory) if plots else []
+    files += drawn
     metrics = evaluation.metrics
     shown = [c for c in SHOWN if c in metrics.columns] + [c for c in metrics.columns if "_top" in c]
     table = metrics[shown].to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="–")
@@ -79,7 +77,7 @@ def write_report(
             notes=notes or [],
             table=table,
             methods=methods.to_html(index=False) if methods is not None else "",
-            plots=[p.name for p in plots],
+            plots=[p.name for p in drawn],
         )
     )
     index = directory / "index.html"
@@ -88,6 +86,9 @@ def write_report(
 
 
 def _plots(scores: pd.DataFrame, directory: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out: list[Path] = []

@@ -147,7 +147,9 @@ def train(
                     f"({settings.split} split), never seen in fitting",
                 )
                 _log_evaluation(holdout, "holdout")
-                write_report(holdout, root / "holdout", "Held-out evaluation", methods)
+                write_report(
+                    holdout, root / "holdout", "Held-out evaluation", methods, plots=settings.plots
+                )
             _write_catalogue(data.feature_set, root / "catalogue")
             methods.to_csv(root / "training_report.csv", index=False)
             (root / "settings.json").write_text(

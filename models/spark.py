@@ -1,0 +1,251 @@
+"""Scoring on Apache Spark: the fitted ``FraudScorer`` runs per partition of subjects.
+
+Every subject's score, reasons and evidence depend only on its own signal row and
+evidence (and, at the institution level, on the visits and persons of that institution),
+so subjects are hashed into buckets and each bucket is scored by the very same
+``models.scoring.score`` as the local path, on a small ``FeatureSet`` of that bucket. The
+scorer is broadcast once. Ranks are then assigned across all buckets in Spark, with the
+local path's order: calibrated score (or expected recovery), raw margin, pattern, subject.
+PySpark is imported only inside these functions.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from features.contract import FeatureSet, Level
+from features.spark import (
+    SparkFeatureSet,
+    group_frames,
+    local_evidence,
+    local_frame,
+)
+from models.scorer import FraudScorer
+from models.scoring import LEAD_COLUMNS, Order, ordered, score
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql.types import StructType
+
+BUCKET = "_fg_bucket"
+ORDER_COLUMNS = ("_key", "_margin")
+
+
+def lead_schema(with_order: bool = False) -> StructType:
+    """The Spark schema of the leads table (and of the order keys while ranking)."""
+    from pyspark.sql import types as st
+
+    types = {
+        "score": st.DoubleType(),
+        "rank": st.LongType(),
+        "amount_at_risk": st.DoubleType(),
+    }
+    fields = [st.StructField(c, types.get(c, st.StringType()), True) for c in LEAD_COLUMNS]
+    if with_order:
+        fields += [st.StructField(c, st.DoubleType(), True) for c in ORDER_COLUMNS]
+    return st.StructType(fields)
+
+
+def score_spark(
+    features: SparkFeatureSet,
+    scorer: FraudScorer,
+    top: int | None = None,
+    order: Order = "score",
+    buckets: int = 64,
+) -> SparkFrame:
+    """The leads table of every subject level, scored per bucket and ranked across buckets.
+
+    The same rows as ``models.scoring.score`` on the whole ``FeatureSet`` (with ``top``,
+    the first ``top`` per subject type and pattern); exact ties of score and margin are
+    broken by subject ID instead of frame order.
+    """
+    from pyspark.sql import functions as sf
+
+    spark = features.evidence.sparkSession
+    shared = spark.sparkContext.broadcast(scorer)
+    levels = {target.level for target in scorer.targets_.values()}
+    parts = []
+    for level in Level:
+        if level not in levels or level not in features.frames:
+            continue
+        if level == Level.INSTITUTION and _aggregates(scorer):
+            parts.append(_institution_leads(features, shared, top, order, buckets))
+        else:
+            parts.append(_level_leads(features, level, shared, top, order, buckets))
+    if not parts:
+        return spark.createDataFrame([], schema=lead_schema())
+    leads = parts[0]
+    for part in parts[1:]:
+        leads = leads.unionByName(part)
+    if top is not None:
+        leads = _first(leads, ["subject_type", "pattern"], top)
+    ranked = leads.withColumn("rank", _rank_within("subject_type"))
+    return ranked.select(*LEAD_COLUMNS).withColumn("rank", sf.col("rank").cast("long"))
+
+
+def _aggregates(scorer: FraudScorer) -> bool:
+    """Whether the scorer's institution inputs aggregate visit or person signals."""
+    return any(c.how for c in scorer.columns_.get(Level.INSTITUTION, []))
+
+
+def _order() -> list[Any]:
+    from pyspark.sql import functions as sf
+
+    return [
+        sf.col("_key").desc(),
+        sf.col("_margin").desc(),
+        sf.col("pattern").asc(),
+        sf.col("subject_id").asc(),
+    ]
+
+
+def _rank_within(*keys: str) -> Any:
+    from pyspark.sql import Window
+    from pyspark.sql import functions as sf
+
+    return sf.row_number().over(Window.partitionBy(*keys).orderBy(*_order()))
+
+
+def _first(leads: SparkFrame, keys: list[str], top: int) -> SparkFrame:
+    from pyspark.sql import functions as sf
+
+    return leads.withColumn("_n", _rank_within(*keys)).where(sf.col("_n") <= top).drop("_n")
+
+
+def _bucket(column: str, buckets: int) -> Any:
+    from pyspark.sql import functions as sf
+
+    return sf.pmod(sf.xxhash64(sf.col(column)), sf.lit(buckets))
+
+
+def _level_leads(
+    features: SparkFeatureSet,
+    level: Level,
+    shared: Any,
+    top: int | None,
+    order: Order,
+    buckets: int,
+) -> SparkFrame:
+    """Leads of one level whose inputs are its own rows: buckets of subjects."""
+    from pyspark.sql import functions as sf
+
+    rows = features.frames[level].withColumn(BUCKET, _bucket("subject_id", buckets))
+    evidence = features.evidence.where(sf.col("subject_type") == level.value).withColumn(
+        BUCKET, _bucket("subject_id", buckets)
+    )
+    specs = features.specs
+
+    def run(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        feature_set = FeatureSet(
+            frames={level: local_frame(parts["rows"], specs)},
+            evidence=local_evidence(parts["evidence"]),
+            specs=specs,
+        )
+        return score_bucket(feature_set, shared.value, level, top, order)
+
+    return group_frames({"rows": rows, "evidence": evidence}, BUCKET, run, lead_schema(True))
+
+
+def _institution_leads(
+    features: SparkFeatureSet,
+    shared: Any,
+    top: int | None,
+    order: Order,
+    buckets: int,
+) -> SparkFrame:
+    """Institution leads, whose inputs include the visits and persons of the institution:
+    each bucket of institutions gets all their visits, their visitors and that evidence."""
+    from pyspark.sql import functions as sf
+
+    specs = features.specs
+    institutions = features.frames[Level.INSTITUTION].withColumn(
+        BUCKET, _bucket("subject_id", buckets)
+    )
+    frames: dict[str, SparkFrame] = {"institution": institutions}
+    evidence = features.evidence
+    ev_parts = [
+        evidence.where(sf.col("subject_type") == Level.INSTITUTION.value).withColumn(
+            BUCKET, _bucket("subject_id", buckets)
+        )
+    ]
+    visits = features.frames.get(Level.VISIT)
+    if visits is not None and "ctx_institution" in visits.columns:
+        visits = visits.withColumn(BUCKET, _bucket("ctx_institution", buckets))
+        frames["visit"] = visits
+        visit_keys = visits.select(sf.col("subject_id"), sf.col(BUCKET))
+        ev_parts.append(
+            evidence.where(sf.col("subject_type") == Level.VISIT.value).join(
+                visit_keys, on="subject_id", how="inner"
+            )
+        )
+        persons = features.frames.get(Level.PERSON)
+        if persons is not None and "ctx_person" in visits.columns:
+            person_keys = visits.select(
+                sf.col("ctx_person").alias("subject_id"), sf.col(BUCKET)
+            ).distinct()
+            frames["person"] = persons.join(person_keys, on="subject_id", how="inner")
+            ev_parts.append(
+                evidence.where(sf.col("subject_type") == Level.PERSON.value).join(
+                    person_keys, on="subject_id", how="inner"
+                )
+            )
+    ev = ev_parts[0]
+    for part in ev_parts[1:]:
+        ev = ev.unionByName(part)
+    frames["evidence"] = ev
+
+    def run(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        level_frames = {Level.INSTITUTION: local_frame(parts["institution"], specs)}
+        for name, level in (("visit", Level.VISIT), ("person", Level.PERSON)):
+            if name in parts:
+                rows = parts[name].drop_duplicates("subject_id")
+                level_frames[level] = local_frame(rows, specs)
+        feature_set = FeatureSet(
+            frames=level_frames,
+            evidence=local_evidence(parts["evidence"].drop_duplicates()),
+            specs=specs,
+        )
+        return score_bucket(feature_set, shared.value, Level.INSTITUTION, top, order)
+
+    return group_frames(frames, BUCKET, run, lead_schema(True))
+
+
+def score_bucket(
+    feature_set: FeatureSet,
+    scorer: FraudScorer,
+    level: Level,
+    top: int | None,
+    order: Order,
+) -> pd.DataFrame:
+    """Leads of one level for the subjects of ``feature_set``, with the order keys
+    (``_key``, ``_margin``) that rank them against other buckets."""
+    own = _scorer_of(scorer, level)
+    if not own.targets_ or feature_set.frames[level].empty:
+        return pd.DataFrame({c: [] for c in (*LEAD_COLUMNS, *ORDER_COLUMNS)})
+    leads = score(feature_set, own, top=top, order=order)
+    keys = []
+    for scores in own.predict(feature_set).values():
+        frame = ordered(scores, feature_set, order)
+        keys.append(
+            pd.DataFrame(
+                {
+                    "subject_id": frame.index.astype("string"),
+                    "pattern": scores.target.pattern.value,
+                    "_key": frame["_key"].to_numpy(),
+                    "_margin": frame["margin"].to_numpy(),
+                }
+            )
+        )
+    order_keys = pd.concat(keys, ignore_index=True)
+    out = leads.merge(order_keys, on=["subject_id", "pattern"], how="left", validate="1:1")
+    return out.astype({"rank": "int64"})
+
+
+def _scorer_of(scorer: FraudScorer, level: Level) -> FraudScorer:
+    """The same fitted scorer, restricted to the targets of one subject level."""
+    own = copy.copy(scorer)
+    own.targets_ = {k: t for k, t in scorer.targets_.items() if k[0] == level}
+    return own

@@ -1,0 +1,158 @@
+"""FraudScorer and leads: per pattern and level, reasons from real signals, cold start."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from features.contract import FeatureSet, Level
+from models.config import ModelSettings
+from models.examples import example_feature_set
+from models.scorer import COLD_START, SUPERVISED, FraudScorer
+from models.scoring import LEAD_COLUMNS, capacity, score
+
+FAST = ModelSettings(n_estimators=20, calibration_folds=3, cold_start_trees=20)
+
+
+@pytest.fixture(scope="module")
+def world() -> tuple[FeatureSet, pd.DataFrame]:
+    return example_feature_set(600, seed=2)
+
+
+@pytest.fixture(scope="module")
+def fitted(world: tuple[FeatureSet, pd.DataFrame]) -> FraudScorer:
+    feature_set, labels = world
+    return FraudScorer(FAST).fit(feature_set, labels)
+
+
+def test_fraud_scorer_follows_the_estimator_contract(
+    world: tuple[FeatureSet, pd.DataFrame],
+) -> None:
+    scorer = FraudScorer(FAST)
+    assert clone(scorer).get_params()["settings"] == FAST
+    with pytest.raises(NotFittedError):
+        scorer.predict(world[0])
+
+
+def test_patterns_with_enough_labels_are_supervised_and_the_rest_cold_start(
+    fitted: FraudScorer,
+) -> None:
+    report = fitted.report().set_index(["subject_type", "pattern"])
+    assert report.loc[("visit", "bed_hanging"), "method"] == SUPERVISED
+    assert report.loc[("person", "card_lending"), "method"] == SUPERVISED
+    # only a handful of institutions are labelled: too few for a supervised model
+    assert report.loc[("institution", "other"), "method"] == COLD_START
+    assert "need 20" in report.loc[("institution", "other"), "why"]
+
+
+def test_leads_have_a_row_per_subject_and_pattern_in_the_contract_shape(
+    world: tuple[FeatureSet, pd.DataFrame], fitted: FraudScorer
+) -> None:
+    feature_set, _ = world
+    leads = score(feature_set, fitted)
+    assert tuple(leads.columns) == LEAD_COLUMNS
+    visits = leads[(leads["subject_type"] == "visit") & (leads["pattern"] == "bed_hanging")]
+    assert set(visits["subject_id"]) == set(feature_set.frames[Level.VISIT].index)
+    for _, part in leads.groupby("subject_type"):
+        assert sorted(part["rank"]) == list(range(1, len(part) + 1))
+    assert leads["score"].between(0, 1).all()
+    assert (leads["model_version"] == "unregistered").all()
+
+
+def test_top_keeps_the_first_n_per_subject_type_and_pattern(
+    world: tuple[FeatureSet, pd.DataFrame], fitted: FraudScorer
+) -> None:
+    full = score(world[0], fitted)
+    top = score(world[0], fitted, top=5)
+    assert (top.groupby(["subject_type", "pattern"]).size() == 5).all()
+    best = full.sort_values("rank").groupby(["subject_type", "pattern"]).head(5)
+    assert set(zip(top["subject_id"], top["pattern"], strict=True)) == set(
+        zip(best["subject_id"], best["pattern"], strict=True)
+    )
+
+
+def test_expected_recovery_orders_by_score_times_amount_at_risk(
+    world: tuple[FeatureSet, pd.DataFrame], fitted: FraudScorer
+) -> None:
+    leads = score(world[0], fitted, order="expected_recovery")
+    visits = leads[leads["subject_type"] == "visit"].sort_values("rank")
+    recovery = (visits["score"] * visits["amount_at_risk"]).to_numpy()
+    assert np.all(np.diff(recovery) <= 1e-9)
+
+
+def test_capacity_takes_the_first_share_of_each_subject_type(
+    world: tuple[FeatureSet, pd.DataFrame], fitted: FraudScorer
+) -> None:
+    leads = score(world[0], fitted)
+    taken = capacity(leads, share=0.05)
+    sizes = leads.groupby("subject_type").size()
+    assert (taken.groupby("subject_type").size() == np.ceil(sizes * 0.05)).all()
+    assert (
+        taken.groupby("subject_type")["rank"]
+        .max()
+        .equals(np.ceil(sizes * 0.05).astype("int64").rename("rank"))
+    )
+
+
+def test_reasons_name_real_signals_and_evidence_ids_that_exist_in_the_input(
+    world: tuple[FeatureSet, pd.DataFrame], fitted: FraudScorer
+) -> None:
+    feature_set, _ = world
+    leads = score(feature_set, fitted, top=20)
+    signals = {s.name for s in feature_set.specs}
+    evidence_ids = set(feature_set.evidence["evidence"])
+    named = leads["reasons"].str.findall(r"(?:^|\| |; )([a-z_0-9]+) = ").explode().dropna()
+    assert len(named) > 0
+    # every named column is a signal, or an aggregate of one (visits_share__<signal>)
+    for column in named:
+        base = column.split("__")[-1]
+        assert base in signals or column in {"visits_count", "persons_count"}, column
+    cited = leads["evidence"].str.findall(r"S-[VP]\d+").explode().dropna()
+    assert len(cited) > 0 and set(cited) <= evidence_ids
+    # a visit's own evidence cites that visit
+    visits = leads[(leads["subject_type"] == "visit") & (leads["evidence"] != "")]
+    assert all(
+        re.search(f"S-{sid}", ev)
+        for sid, ev in zip(visits["subject_id"], visits["evidence"], strict=True)
+    )
+
+
+def test_cold_start_path_ranks_when_labels_are_absent(
+    world: tuple[FeatureSet, pd.DataFrame],
+) -> None:
+    # given no labels at all
+    feature_set, _ = world
+    scorer = FraudScorer(FAST).fit(feature_set, None)
+    # when scoring
+    leads = score(feature_set, scorer)
+    # then every pattern is ranked by the cold-start scorer, and the leads say so
+    assert set(scorer.report()["method"]) == {COLD_START}
+    assert leads["reasons"].str.startswith("cold start").all()
+    bed = leads[(leads["subject_type"] == "visit") & (leads["pattern"] == "bed_hanging")]
+    flagged = feature_set.frames[Level.VISIT]["empty_day_flag"]
+    mean_rank = bed.set_index("subject_id")["rank"].groupby(flagged).mean()
+    assert mean_rank[True] < mean_rank[False]
+
+
+def test_institution_labels_alone_train_an_institution_model() -> None:
+    # given many institutions, labelled only at institution level with pattern other
+    feature_set, labels = example_feature_set(6000, seed=4)
+    only = labels[labels["subject_type"] == "institution"]
+    assert set(only["pattern"]) == {"other"}
+    settings = FAST.model_copy(update={"min_confirmed": 5, "min_rejected": 5})
+    # when fitting
+    scorer = FraudScorer(settings).fit(feature_set, only)
+    # then the institution model is supervised on institution signals and aggregates
+    report = scorer.report().set_index(["subject_type", "pattern"])
+    assert report.loc[("institution", "other"), "method"] == SUPERVISED
+    assert report.loc[("visit", "bed_hanging"), "method"] == COLD_START
+    leads = score(feature_set, scorer)
+    other = leads[leads["pattern"] == "other"]
+    assert set(other["subject_id"]) == set(feature_set.frames[Level.INSTITUTION].index)
+    columns = [c.name for c in scorer.columns_[Level.INSTITUTION]]
+    assert "visits_share__empty_day_flag" in columns and "persons_count" in columns
