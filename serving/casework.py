@@ -54,7 +54,9 @@ class LeadFilter:
 def lead_queue(
     store: Store, dataset: Dataset | None, wanted: LeadFilter, page: int, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """The page of cases by rank that pass the filter, and how many pass in all."""
+    """The page of cases that pass the filter, most suspicious first, and how many pass.
+
+    Ranks are per subject type, so a queue mixing types orders by score, then rank."""
     from supervision.cases import list_cases
 
     cases = list_cases(store, state=wanted.state, subject_type=wanted.subject_type)
@@ -66,7 +68,7 @@ def lead_queue(
         cases = cases[cases["amount_at_risk"].astype("float64") >= wanted.min_amount]
     if wanted.institution:
         cases = cases[_at_institution(cases, dataset, wanted.institution.strip())]
-    cases = cases.sort_values(["rank", "subject_type", "id"], kind="stable")
+    cases = cases.sort_values(["score", "rank", "id"], ascending=[False, True, True], kind="stable")
     total = len(cases)
     start = max(page - 1, 0) * page_size
     rows = cases.iloc[start : start + page_size]
@@ -116,7 +118,9 @@ def case_view(
         r.strip() for r in str(case.get("reasons") or "").split(";") if r.strip()
     ]
     case["timeline"] = timeline(dataset, case["subject_type"], case["subject_id"], readmission_days)
-    case["liable_options"] = liable_options(dataset, case["subject_type"], case["subject_id"])
+    options = liable_options(dataset, case["subject_type"], case["subject_id"])
+    case["liable_options"] = options
+    case["liable_registered"] = registered_subjects(store, options)
     case["ledger_records"] = ledger_records(store, case_id)
     return case
 
@@ -130,6 +134,24 @@ def liable_options(dataset: Dataset | None, subject_type: str, subject_id: str) 
     s = dataset.settlements
     visit = s[s["mdtrt_id"] == subject_id]
     return list(dict.fromkeys([*visit["fixmedins_code"].astype(str), *visit["psn_no"].astype(str)]))
+
+
+def registered_subjects(store: Store, keys: list[str]) -> list[str]:
+    """Those of ``keys`` that are credit subjects of the ledger (local code or credit key)."""
+    from sqlalchemy import or_, select
+
+    from supervision.db import CreditSubject
+
+    if not keys:
+        return []
+    with store.read() as session:
+        found = session.execute(
+            select(CreditSubject.local_code, CreditSubject.credit_key).where(
+                or_(CreditSubject.local_code.in_(keys), CreditSubject.credit_key.in_(keys))
+            )
+        ).all()
+    known = {k for row in found for k in row if k}
+    return [k for k in keys if k in known]
 
 
 def timeline(

@@ -137,11 +137,13 @@ def _lead_filter(
 
 
 def _default_liable(case: dict[str, Any]) -> str | None:
-    """The institution is liable by default; for card lending, the person."""
-    options = case["liable_options"]
-    if not options:
-        return None
-    return options[-1] if case["pattern"] == "card_lending" else options[0]
+    """The institution is liable by default, for card lending the person; a subject the
+    ledger knows is preferred over one it would first have to register."""
+    options = list(case["liable_options"])
+    if case["pattern"] == "card_lending":
+        options.reverse()
+    known = [o for o in options if o in case["liable_registered"]]
+    return (known or options or [None])[0]
 
 
 def register_casework(
