@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from settlements.synthetic.care import STAY
 from settlements.synthetic.catalog import ITEMS, item_arrays
@@ -150,9 +152,23 @@ def add_refunds(
     )
 
 
-def _ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
-    template = prefix + "{:0" + str(width) + "d}"
-    return pd.Series(numbers).map(template.format).astype("str")
+def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """``prefix`` followed by each number zero-padded to ``width`` digits (Arrow, fast)."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers, pa.int64()), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def take(values: pa.Array | np.ndarray | list[str], index: np.ndarray) -> pa.Array:
+    """``values[index]`` for a small table of strings, without a Python loop."""
+    table = values if isinstance(values, pa.Array) else pa.array(list(values), pa.string())
+    return table.take(pa.array(index, pa.int64()))
+
+
+def text(values: pa.Array | np.ndarray) -> pd.Series:
+    """A pandas ``str`` column from Arrow strings or a numpy array of strings."""
+    if not isinstance(values, pa.Array):
+        values = pa.array(np.asarray(values, dtype=object), pa.string())
+    return pd.Series(pd.array(values, dtype="str"))
 
 
 def to_contract(
@@ -168,20 +184,20 @@ def to_contract(
     """The contract's settlements and fee_details frames, codes as strings."""
     start = np.datetime64(config.start_date, "D").astype("datetime64[s]")
     day = np.timedelta64(86_400, "s")
-    inst_codes = region.institutions["fixmedins_code"].to_numpy()
-    doctor_codes = region.doctors["code"].to_numpy()
+    inst_codes = pa.array(region.institutions["fixmedins_code"].tolist(), pa.string())
+    doctor_codes = pa.array(region.doctors["code"].tolist(), pa.string())
     s_visit = settlements["visit"].to_numpy()
-    v = visits.iloc[s_visit]
-    mdtrt = _ids("M", s_visit + visit_offset, 11)
-    setl_id = _ids("S", np.arange(len(settlements)) + setl_offset, 11)
+    mdtrt = ids("M", s_visit + visit_offset, 11)
+    setl_id = ids("S", np.arange(len(settlements)) + setl_offset, 11)
     refund = settlements["refund"].to_numpy()
+    person = visits["person"].to_numpy()[s_visit]
     s_frame = pd.DataFrame(
         {
-            "setl_id": setl_id,
-            "mdtrt_id": mdtrt,
-            "psn_no": person_codes.to_numpy()[v["person"].to_numpy()],
-            "fixmedins_code": inst_codes[v["inst"].to_numpy()],
-            "med_type": v["med_type"].to_numpy(),
+            "setl_id": text(setl_id),
+            "mdtrt_id": text(mdtrt),
+            "psn_no": text(take(pa.array(person_codes.tolist(), pa.string()), person)),
+            "fixmedins_code": text(take(inst_codes, visits["inst"].to_numpy()[s_visit])),
+            "med_type": text(visits["med_type"].to_numpy()[s_visit]),
             "begndate": (start + settlements["begin"].to_numpy() * day).astype("datetime64[ns]"),
             "enddate": (start + settlements["end"].to_numpy() * day).astype("datetime64[ns]"),
             "setl_time": (
@@ -194,60 +210,37 @@ def to_contract(
             "fund_pay_sumamt": settlements["fund"].to_numpy(),
             "acct_pay": settlements["acct"].to_numpy(),
             "psn_cash_pay": settlements["cash"].to_numpy(),
-            "dise_codg": v["dise"].to_numpy(),
-            "atddr_no": doctor_codes[v["doctor"].to_numpy()],
-            "mdtrt_cert_type": v["cert"].to_numpy(),
-            "refd_setl_flag": np.where(refund, "1", "0"),
+            "dise_codg": text(visits["dise"].to_numpy()[s_visit]),
+            "atddr_no": text(take(doctor_codes, visits["doctor"].to_numpy()[s_visit])),
+            "mdtrt_cert_type": text(visits["cert"].to_numpy()[s_visit]),
+            "refd_setl_flag": text(take(["0", "1"], refund.astype(np.int64))),
         }
     )
-    for col in (
-        "psn_no",
-        "fixmedins_code",
-        "med_type",
-        "dise_codg",
-        "atddr_no",
-        "mdtrt_cert_type",
-        "refd_setl_flag",
-    ):
-        s_frame[col] = s_frame[col].astype("str")
 
-    lines = lines.sort_values(["setl", "day", "sec"], kind="stable")
-    setl = lines["setl"].to_numpy()
+    order = np.lexsort((lines["sec"].to_numpy(), lines["day"].to_numpy(), lines["setl"].to_numpy()))
+    setl = lines["setl"].to_numpy()[order]
     counts = np.bincount(setl, minlength=len(settlements))
-    serial = np.arange(len(lines)) - np.repeat(np.cumsum(counts) - counts, counts) + 1
-    item = lines["item"].to_numpy()
-    codes = np.array([i.code for i in ITEMS], dtype=object)
-    names = np.array([i.name for i in ITEMS], dtype=object)
+    serial = np.arange(len(order)) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    item = lines["item"].to_numpy()[order]
     arrays = item_arrays()
-    l_visit = lines["visit"].to_numpy()
-    l_day = visits["begin"].to_numpy()[l_visit] + lines["day"].to_numpy()
+    l_visit = lines["visit"].to_numpy()[order]
+    l_day = visits["begin"].to_numpy()[l_visit] + lines["day"].to_numpy()[order]
+    l_sec = lines["sec"].to_numpy()[order].astype("timedelta64[s]")
     f_frame = pd.DataFrame(
         {
-            "feedetl_sn": pd.Series(serial).map("{:05d}".format).astype("str").to_numpy(),
-            "setl_id": setl_id.to_numpy()[setl],
-            "mdtrt_id": mdtrt.to_numpy()[setl],
-            "fee_ocur_time": (
-                start + l_day * day + lines["sec"].to_numpy().astype("timedelta64[s]")
-            ).astype("datetime64[ns]"),
-            "hilist_code": codes[item],
-            "hilist_name": names[item],
-            "list_type": arrays["list_type"][item],
-            "med_chrgitm_type": arrays["charge_type"][item],
-            "cnt": lines["cnt"].to_numpy(),
-            "pric": lines["pric"].to_numpy(),
-            "det_item_fee_sumamt": lines["total"].to_numpy(),
-            "bilg_dr_codg": doctor_codes[lines["doctor"].to_numpy()],
-            "prd_days": lines["prd"].to_numpy(),
+            "feedetl_sn": text(ids("", serial, 5)),
+            "setl_id": text(take(setl_id, setl)),
+            "mdtrt_id": text(take(mdtrt, setl)),
+            "fee_ocur_time": (start + l_day * day + l_sec).astype("datetime64[ns]"),
+            "hilist_code": text(take([i.code for i in ITEMS], item)),
+            "hilist_name": text(take([i.name for i in ITEMS], item)),
+            "list_type": text(take(arrays["list_type"].tolist(), item)),
+            "med_chrgitm_type": text(take(arrays["charge_type"].tolist(), item)),
+            "cnt": lines["cnt"].to_numpy()[order],
+            "pric": lines["pric"].to_numpy()[order],
+            "det_item_fee_sumamt": lines["total"].to_numpy()[order],
+            "bilg_dr_codg": text(take(doctor_codes, lines["doctor"].to_numpy()[order])),
+            "prd_days": lines["prd"].to_numpy()[order],
         }
     )
-    for col in (
-        "setl_id",
-        "mdtrt_id",
-        "hilist_code",
-        "hilist_name",
-        "list_type",
-        "med_chrgitm_type",
-        "bilg_dr_codg",
-    ):
-        f_frame[col] = f_frame[col].astype("str")
     return s_frame, f_frame

@@ -83,7 +83,7 @@ DEFAULTS: dict[str, object] = {
 
 def make_visits(**columns: object) -> pd.DataFrame:
     """A visit frame from the given columns; unspecified modifiers take their defaults."""
-    n = max(len(np.atleast_1d(v)) for v in columns.values())  # type: ignore[arg-type]
+    n = max(np.size(np.asarray(v)) for v in columns.values())
     data = {}
     for name, dtype in VISIT_COLUMNS.items():
         value = columns.get(name, DEFAULTS.get(name))
@@ -518,8 +518,7 @@ def expand_lines(visits: pd.DataFrame, region: Region, rng: np.random.Generator)
     parts = [p for p in parts if len(p["visit"])]
     if not parts:
         return pd.DataFrame({c: np.array([], dtype=float) for c in LINE_COLUMNS})
-    frame = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in LINE_COLUMNS})
-    return frame.sort_values(["visit", "day", "sec"], kind="stable", ignore_index=True)
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in LINE_COLUMNS})
 
 
 def _other_doctor(

@@ -276,6 +276,7 @@ class Injection:
         self.touched = np.zeros(len(self.visits), dtype=bool)
         self.used = np.zeros(len(persons), dtype=bool)
         self.tiers = region.institutions["tier"].to_numpy()
+        self._cols: dict[str, np.ndarray] = {}
 
     # -- bookkeeping ---------------------------------------------------------------------
     def add(self, frame: pd.DataFrame) -> np.ndarray:
@@ -283,12 +284,14 @@ class Injection:
         rows = np.arange(len(self.visits), len(self.visits) + len(frame))
         frame = frame.assign(injected=True)
         self.visits = pd.concat([self.visits, frame], ignore_index=True)
+        self._cols.clear()
         self.touched = np.r_[self.touched, np.ones(len(frame), dtype=bool)]
         return rows
 
     def set(self, rows: np.ndarray, **columns: object) -> None:
         for name, value in columns.items():
-            self.visits.loc[rows, name] = value
+            self.visits.loc[rows, name] = value  # type: ignore[call-overload]
+        self._cols.clear()
         self.visits.loc[rows, "injected"] = True
         self.touched[rows] = True
 
@@ -300,8 +303,7 @@ class Injection:
         else:
             pattern, severity = LOOKALIKES[variant][0], LOOKALIKE
         if subject_type == "visit":
-            v = self.visits.iloc[rows]
-            day = (v["begin"] + v["los"] - 1).to_numpy()
+            day = self.col("begin")[rows] + self.col("los")[rows] - 1
         else:
             day = np.full(len(rows), self.days - 1)
         self.truth.append(
@@ -336,7 +338,10 @@ class Injection:
         return np.sort(chosen)
 
     def col(self, name: str) -> np.ndarray:
-        return self.visits[name].to_numpy()
+        """A visit column as an array (cached until the visits change)."""
+        if name not in self._cols:
+            self._cols[name] = self.visits[name].to_numpy()
+        return self._cols[name]
 
     def fits(self, rows: np.ndarray, los: np.ndarray) -> np.ndarray:
         """Stays that still end inside the period after lengthening to ``los``."""
@@ -670,8 +675,8 @@ class Injection:
         for inst_row in self.actors.collectors:
             size = int(rng.integers(12, 26))
             who = self.take_persons(size, alive & (age >= 30))
-            day = int(rng.integers(0, self.days))
-            start = int(rng.integers(9 * 3600, 16 * 3600))
+            burst_day = int(rng.integers(0, self.days))
+            burst_start = int(rng.integers(9 * 3600, 16 * 3600))
             rows = self.add(
                 make_visits(
                     person=who,
@@ -681,9 +686,9 @@ class Injection:
                     dise="I25.100",
                     cat=PHARMACY,
                     kind=CHRONIC_BASKET + CONDITION_INDEX["coronary"],
-                    begin=day,
+                    begin=burst_day,
                     los=1,
-                    sec=start + np.sort(rng.integers(0, 3600, len(who))),
+                    sec=burst_start + np.sort(rng.integers(0, 3600, len(who))),
                     prd=28,
                     cert="03",
                 )

@@ -65,6 +65,7 @@ class _Chunk:
     truth: pd.DataFrame
     stays: pd.DataFrame
     injected: np.ndarray
+    """Per settlement: whether fraud or a look-alike made or changed its visit."""
 
 
 def generate_world(
@@ -110,7 +111,7 @@ def generate_world(
     truth = pd.concat([c.truth for c in chunks], ignore_index=True)
     truth = pd.concat([truth, _actor_rows(actors, region, config)], ignore_index=True)
     label_rng = np.random.default_rng(label_seed)
-    injected = set(np.concatenate([c.injected for c in chunks]).tolist())
+    injected = np.concatenate([c.injected for c in chunks])
     doctors = region.doctors
     honest = sample_honest(truth, settlements, institutions, doctors, injected, config, label_rng)
     truth, labels = finish_truth(truth, honest, config, label_rng)
@@ -176,7 +177,7 @@ def _generate_chunk(
     truth = _truth_ids(truth, visits, persons, region, visit_offset)
     stays = visits.loc[visits["cat"] == STAY, ["inst", "begin", "los", "injected"]]
     stays.attrs["visits"] = len(visits)
-    injected = _mdtrt(np.flatnonzero(visits["injected"].to_numpy()) + visit_offset)
+    injected = visits["injected"].to_numpy()[settlements["visit"].to_numpy()]
     return _Chunk(
         s_frame,
         f_frame,
@@ -210,8 +211,8 @@ def _truth_ids(
             is_visit, _mdtrt(rows + visit_offset), psn[np.where(is_visit, 0, subject)]
         ),
         person=psn[np.where(is_visit, visits["person"].to_numpy()[rows], subject)],
-        institution=np.where(is_visit, inst_codes[visits["inst"].to_numpy()[rows]], None),
-        doctor=np.where(is_visit, doc_codes[visits["doctor"].to_numpy()[rows]], None),
+        institution=pd.Series(inst_codes[visits["inst"].to_numpy()[rows]]).where(is_visit),
+        doctor=pd.Series(doc_codes[visits["doctor"].to_numpy()[rows]]).where(is_visit),
     )
     return out.drop(columns=["subject"])
 
@@ -228,7 +229,7 @@ def _actor_rows(actors: object, region: Region, config: WorldConfig) -> pd.DataF
     return rows.assign(
         subject_id=np.where(is_inst, inst_codes[as_inst], doc_codes[as_doc]),
         institution=np.where(is_inst, inst_codes[as_inst], inst_codes[doc_inst[as_doc]]),
-        doctor=np.where(is_inst, None, doc_codes[as_doc]),
+        doctor=pd.Series(doc_codes[as_doc]).where(~is_inst),
         person=None,
     ).drop(columns=["subject"])
 
@@ -277,7 +278,7 @@ def _malformed(
     """Append ``count`` deliberately bad rows of each table, for demoing quarantine: an
     unknown med_type, an end before the start, a negative quantity on a non-refund line,
     a fee line of an absent settlement."""
-    s = settlements.sample(n=min(count, len(settlements)), random_state=rng.integers(2**31))
+    s = settlements.sample(n=min(count, len(settlements)), random_state=int(rng.integers(2**31)))
     bad_s = s.copy()
     kind = np.arange(len(bad_s)) % 2
     bad_s["setl_id"] = bad_s["setl_id"] + "X"
@@ -286,7 +287,7 @@ def _malformed(
         kind == 1, bad_s["begndate"] - pd.Timedelta(days=3), bad_s["enddate"]
     )
     f = fee_details[fee_details["cnt"] > 0].sample(
-        n=min(count, len(fee_details)), random_state=rng.integers(2**31)
+        n=min(count, len(fee_details)), random_state=int(rng.integers(2**31))
     )
     bad_f = f.copy()
     kind = np.arange(len(bad_f)) % 2

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from settlements.synthetic.config import WorldConfig
 
@@ -58,6 +60,15 @@ DOCTOR_PATTERNS = {
 }
 
 
+def member(values: pd.Series, allowed: set[str]) -> np.ndarray:
+    """Whether each string is in ``allowed`` (Arrow's hash lookup; pandas' is slow here)."""
+    found = pc.is_in(
+        pa.array(values.to_numpy(dtype=object), pa.string()),
+        value_set=pa.array(sorted(allowed), pa.string()),
+    )
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
 def visit_kind(med_type: pd.Series) -> pd.Series:
     """stay, outpatient, chronic or pharmacy, from the settlement's med_type."""
     kind = np.select(
@@ -73,19 +84,21 @@ def sample_honest(
     settlements: pd.DataFrame,
     institutions: pd.DataFrame,
     doctors: pd.DataFrame,
-    injected_visits: set[str],
+    injected: np.ndarray,
     config: WorldConfig,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """Honest subjects sampled as inspectors' negatives, one row per applicable pattern."""
+    """Honest subjects sampled as inspectors' negatives, one row per applicable pattern.
+
+    ``injected`` marks the settlements whose visit fraud or a look-alike made or changed.
+    """
     end_day = pd.Timestamp(config.start_date) + pd.Timedelta(days=config.days - 1)
     in_truth = set(zip(truth["subject_type"], truth["subject_id"], strict=True))
     persons_in_truth = set(truth["person"].dropna())
     frames = []
 
-    visits = settlements.drop_duplicates("mdtrt_id")
-    visits = visits[~visits["mdtrt_id"].isin(injected_visits)]
-    visits = visits[~visits["psn_no"].isin(persons_in_truth)]
+    visits = settlements[~injected].drop_duplicates("mdtrt_id")
+    visits = visits[~member(visits["psn_no"], persons_in_truth)]
     visits = visits[rng.random(len(visits)) < config.honest_visit_label_share]
     kinds = visit_kind(visits["med_type"])
     for kind, patterns in VISIT_PATTERNS.items():
@@ -106,7 +119,7 @@ def sample_honest(
             )
 
     people = pd.Series(settlements["psn_no"].unique())
-    people = people[~people.isin(persons_in_truth)]
+    people = people[~member(people, persons_in_truth)]
     people = people[rng.random(len(people)) < config.honest_person_label_share]
     for pattern in PERSON_PATTERNS:
         frames.append(
@@ -129,7 +142,7 @@ def sample_honest(
         inst = institutions.loc[pick & (kind_of == kind).to_numpy(), "fixmedins_code"]
         for pattern in patterns:
             sites = set(fraud_sites.loc[fraud_sites["pattern"] == pattern, "institution"].dropna())
-            ids = inst[~inst.isin(sites)].to_numpy()
+            ids = inst[~member(inst, sites)].to_numpy()
             frames.append(
                 pd.DataFrame(
                     {
@@ -144,12 +157,12 @@ def sample_honest(
     doc_kind = kind_of.to_numpy()[doctors["inst"].to_numpy()]
     pick = rng.random(len(doctors)) < config.honest_provider_label_share
     inst_codes = institutions["fixmedins_code"].to_numpy()[doctors["inst"].to_numpy()]
-    active = doctors["code"].isin(settlements["atddr_no"]).to_numpy()
+    active = member(doctors["code"], set(settlements["atddr_no"].unique()))
     for kind, patterns in DOCTOR_PATTERNS.items():
         sel = pick & active & (doc_kind == kind)
         for pattern in patterns:
             bad = set(fraud_sites.loc[fraud_sites["pattern"] == pattern, "doctor"].dropna())
-            ok = sel & ~doctors["code"].isin(bad).to_numpy()
+            ok = sel & ~member(doctors["code"], bad)
             frames.append(
                 pd.DataFrame(
                     {
@@ -189,9 +202,7 @@ def finish_truth(
     full = full.assign(
         fraud=fraud,
         labelled=labelled,
-        outcome=pd.array(
-            np.where(labelled, np.where(fraud, "confirmed", "rejected"), None), dtype="str"
-        ),
+        outcome=pd.Series(np.where(fraud, "confirmed", "rejected"), dtype="str").where(labelled),
         decided_on=pd.Series(decided.astype("datetime64[ns]")).where(labelled),
     )
     for col in (

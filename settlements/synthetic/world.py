@@ -261,13 +261,17 @@ def _certno(
     place = np.where(ok, codes[district], "330100")
     date = pd.Series(brdy).dt.strftime("%Y%m%d").to_numpy()
     seq = (ids % 499) * 2 + np.where(male, 1, 2)
-    body = pd.Series(place).str.cat([pd.Series(date), pd.Series(seq).map("{:03d}".format)])
+    body = (
+        pd.Series(place, dtype="str")
+        + pd.Series(date, dtype="str")
+        + pd.Series(seq).map("{:03d}".format).astype("str")
+    )
     raw = "".join(body.tolist()).encode("ascii")
     digits = (np.frombuffer(raw, dtype=np.uint8).reshape(-1, 17) - ord("0")).astype(np.int64)
     weights = np.array([pow(2, 17 - i, 11) for i in range(17)])
     check = (12 - (digits @ weights) % 11) % 11
     check_char = np.where(check == 10, "X", check.astype(str))
-    return body.str.cat(pd.Series(check_char)).astype("str")
+    return (body + pd.Series(check_char, dtype="str")).astype("str")
 
 
 def _birthplace_table(first_year: int, last_year: int) -> np.ndarray:
