@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,7 +12,12 @@ from settlements.config import IntakeSettings
 from settlements.dataset import Dataset
 from settlements.errors import InputError
 from settlements.intake import validate_dataset
-from settlements.pseudonym import count_invalid_certno, normalise_certno, pseudonymise
+from settlements.pseudonym import (
+    count_invalid_certno,
+    normalise_certno,
+    pseudonymise,
+    valid_certno,
+)
 
 CERTNOS = ["11010519491231002X", "110105198005020027"]
 
@@ -134,3 +140,25 @@ def test_invalid_ids_are_counted_as_stdnum_judges_them() -> None:
     values = pd.Series(["11010519491231002X", "11010519491231002Y", "123", None, ""])
 
     assert count_invalid_certno(values) == 2
+
+
+def test_bulk_certno_validation_agrees_with_stdnum() -> None:
+    from stdnum.cn import ric
+
+    rng = np.random.default_rng(3)
+    bodies = [
+        f"{region}{year:04d}{month:02d}{day:02d}{serial:03d}"
+        for region, year, month, day, serial in zip(
+            rng.choice(["110105", "110101", "440305", "999999", "370202"], 3000),
+            rng.integers(1890, 2030, 3000),
+            rng.integers(0, 14, 3000),
+            rng.integers(0, 32, 3000),
+            rng.integers(0, 1000, 3000),
+            strict=True,
+        )
+    ]
+    numbers = [b + ric.calc_check_digit(b + "0") for b in bodies]
+    numbers += [b + "7" for b in bodies[:500]] + ["123", "11010519491231002x", "A" * 18]
+    values = pd.Series(numbers)
+
+    assert valid_certno(values).tolist() == [ric.is_valid(n) for n in numbers]
