@@ -134,10 +134,10 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for queries; nothing it changes is kept."""
+        """A session for queries; it is closed (never committed) at the end, and the objects it
+        loaded stay readable."""
         with self._read() as session:
             yield session
-            session.rollback()
 
     @contextmanager
     def write(self, actor: str) -> Iterator[Tx]:

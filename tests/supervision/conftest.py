@@ -1,12 +1,14 @@
 """Store fixtures: every store test runs on SQLite and, when reachable, on PostgreSQL.
 
 PostgreSQL is named by ``FUNDGUARD_TEST_POSTGRES_URL`` (default: the local trust-auth
-server); each test gets a fresh schema, so parallel pytest-xdist workers never collide.
+server); each pytest-xdist worker migrates its own schema once, and every test starts from emptied
+tables, so parallel workers never collide.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from functools import lru_cache
@@ -36,12 +38,17 @@ def postgres_unreachable() -> str | None:
     return None
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL of an empty store: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{(tmp_path / 'store.db').as_posix()}"
-        return
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated once per session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    open_store(f"sqlite:///{path.as_posix()}").close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema() -> Iterator[str]:
+    """A PostgreSQL schema migrated once per session (per xdist worker)."""
     reason = postgres_unreachable()
     if reason:
         pytest.skip(reason)
@@ -50,12 +57,38 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f"create schema {schema}"))
     sep = "&" if "?" in POSTGRES_URL else "?"
+    url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    open_store(url).close()
     try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+        yield url
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"drop schema {schema} cascade"))
         admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    from supervision.db import Base
+    from supervision.store import GENESIS
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"truncate {names} restart identity cascade"))
+        conn.execute(text(f"insert into audit_head (id, seq, hash) values (1, 0, '{GENESIS}')"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty, migrated store: a SQLite file, or the session's PostgreSQL schema."""
+    if request.param == "sqlite":
+        path = tmp_path / "store.db"
+        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path.as_posix()}"
+    url: str = request.getfixturevalue("_postgres_schema")
+    _empty_postgres(url)
+    return url
 
 
 @pytest.fixture
