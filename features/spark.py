@@ -543,8 +543,12 @@ def local_frame(rows: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.DataFr
 
 
 def local_evidence(rows: pd.DataFrame) -> pd.DataFrame:
-    """Evidence rows received from Spark, as the local path types them."""
-    return rows.loc[:, list(EVIDENCE_COLUMNS)].astype("string").reset_index(drop=True)
+    """Evidence rows received from Spark, as the local path types them, in a fixed order
+    (subject type, subject, feature, evidence): Spark does not keep row order, and
+    whichever rows come first are the examples a lead cites."""
+    frame = rows.loc[:, list(EVIDENCE_COLUMNS)].astype("string")
+    order = ["subject_type", "subject_id", "feature", "evidence"]
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def group_frames(
