@@ -436,3 +436,36 @@ def test_validate_a_malformed_file_is_one_line_and_exit_2(tmp_path: Path) -> Non
     assert done.stderr.strip().count("\n") == 0
     assert "settlements.parquet: not a readable Parquet file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_synthetic_world_passes_intake_with_nothing_quarantined(tmp_path: Path, fmt: str) -> None:
+    from settlements.synthetic import generate_world, write_world
+
+    world = generate_world(200, seed=11)
+    write_world(world, tmp_path / "w", fmt)
+
+    result = read_dataset(tmp_path / "w", SETTINGS, KEY)
+
+    assert_reconciles(result)
+    assert {name: r.quarantined for name, r in result.reconciliation.items()} == {
+        name: 0 for name, _ in world.dataset.tables()
+    }
+    assert result.invalid_certno == 0
+    check_dataset(result.dataset)
+
+
+def test_validate_without_a_key_for_present_identifiers_is_one_line_and_exit_2(
+    tmp_path: Path,
+) -> None:
+    done = run_cli("validate", str(write_world(tmp_path / "w")))
+
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "FUNDGUARD_PSEUDONYM_KEY" in done.stderr
+
+
+def test_every_rule_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "intake.md").read_text(encoding="utf-8")
+
+    assert [r.code for r in RULES if f"`{r.code}`" not in docs] == []
