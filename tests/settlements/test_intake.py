@@ -387,6 +387,8 @@ def test_quarantine_files_hold_the_rows_with_rule_and_reason(tmp_path: Path) -> 
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The console script in a fresh interpreter: exit code, stdout and stderr as a user
+    sees them."""
     import os
 
     return subprocess.run(
@@ -398,32 +400,65 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-def test_validate_prints_the_reconciliation_and_exits_0_on_usable_data(tmp_path: Path) -> None:
-    directory = write_world(tmp_path / "w")
+def run_main(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
+) -> tuple[int, str, str]:
+    """``fundguard.cli.main`` in this process (faster than a subprocess): exit code, out, err."""
+    from fundguard import cli
 
-    done = run_cli(
-        "validate",
-        str(directory),
-        "--quarantine",
-        str(tmp_path / "q"),
-        env={"FUNDGUARD_PSEUDONYM_KEY": "k" * 32},
+    cli.settings.cache_clear()
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(sys, "argv", ["fundguard", *args])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    cli.settings.cache_clear()
+    out, err = capsys.readouterr()
+    return int(exit_.value.code or 0), out, err
+
+
+def test_validate_prints_the_reconciliation_and_exits_0_on_usable_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = write_world(tmp_path / "w")
+    monkeypatch.setenv("FUNDGUARD_PSEUDONYM_KEY", "k" * 32)
+
+    code, out, err = run_main(
+        capsys, monkeypatch, "validate", str(directory), "--quarantine", str(tmp_path / "q")
     )
 
-    assert done.returncode == 0, done.stderr
-    assert "fee_details" in done.stdout and "usable" in done.stdout
+    assert code == 0, err
+    assert "fee_details" in out and "usable" in out
     assert (tmp_path / "q" / "reconciliation.json").is_file()
 
 
-def test_validate_exits_1_with_one_line_when_too_much_is_quarantined(tmp_path: Path) -> None:
+def test_validate_puts_quarantine_files_under_the_data_dir_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = with_row(tiny_world(), "fee_details", det_item_fee_sumamt="1.00")
+    directory = write_world(tmp_path / "w", world=world)
+    monkeypatch.setenv("FUNDGUARD_PSEUDONYM_KEY", "k" * 32)
+    monkeypatch.setenv("FUNDGUARD_INTAKE__MAX_QUARANTINED_SHARE", "0.5")
+
+    code, _, err = run_main(capsys, monkeypatch, "validate", str(directory))
+
+    assert code == 0, err
+    quarantine = tmp_path / "data" / "quarantine" / "w" / "fee_details.csv"
+    assert pd.read_csv(quarantine, dtype=str)["rule"].tolist() == ["line_total_mismatch"]
+
+
+def test_validate_exits_1_with_one_line_when_too_much_is_quarantined(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     directory = write_world(
         tmp_path / "w", world=with_row(tiny_world(), "settlements", med_type="7")
     )
+    monkeypatch.setenv("FUNDGUARD_PSEUDONYM_KEY", "k" * 32)
 
-    done = run_cli("validate", str(directory), env={"FUNDGUARD_PSEUDONYM_KEY": "k" * 32})
+    code, _, err = run_main(capsys, monkeypatch, "validate", str(directory))
 
-    assert done.returncode == 1
-    assert done.stderr.strip().count("\n") == 0
-    assert "settlements: 33.3% of rows quarantined" in done.stderr
+    assert code == 1
+    assert err.strip().count("\n") == 0
+    assert "settlements: 33.3% of rows quarantined" in err
 
 
 def test_validate_a_malformed_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -456,13 +491,13 @@ def test_a_synthetic_world_passes_intake_with_nothing_quarantined(tmp_path: Path
 
 
 def test_validate_without_a_key_for_present_identifiers_is_one_line_and_exit_2(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    done = run_cli("validate", str(write_world(tmp_path / "w")))
+    code, _, err = run_main(capsys, monkeypatch, "validate", str(write_world(tmp_path / "w")))
 
-    assert done.returncode == 2
-    assert done.stderr.strip().count("\n") == 0
-    assert "FUNDGUARD_PSEUDONYM_KEY" in done.stderr
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert "FUNDGUARD_PSEUDONYM_KEY" in err
 
 
 def test_every_rule_is_documented() -> None:
