@@ -99,17 +99,12 @@ def build_features(
 def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> FeatureSet:
     """The population stage and the ``FeatureSet`` from the per-person output of everyone
     (``ps`` may be the concatenation of per-partition outputs)."""
-    visits = ps.visits.copy()
-    visits["aux_has_drug"] = ~visits["is_stay"] & visits.index.isin(
-        ps.doctor_visits.loc[ps.doctor_visits["aux_drug_amt"] != 0, "mdtrt_id"]
-    )
-    inst_groups = institution_peer_groups(visits, s)
-    doc_groups = doctor_peer_groups(ps.doctor_visits, visits)
+    pop = population(ps, dataset, s)
+    visits = pop.visits
+    inst_groups = pop.institution_peer_group
+    doc_groups = pop.doctor_peer_group
     skipped = list(ps.skipped)
     evidence = [ps.evidence]
-    pop = Population(
-        visits, ps.doctor_visits, dataset.institutions, dataset.catalog, doc_groups, inst_groups
-    )
     level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
     for group in registry.groups:
         if group.stage != "population" or group.compute is None:
@@ -235,6 +230,22 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
         evidence=_combine_evidence(concat_evidence(evidence)),
         specs=specs,
         skipped=tuple(skipped),
+    )
+
+
+def population(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Population:
+    """The ``Population`` the population stage reads, from the per-person output."""
+    visits = ps.visits.copy()
+    visits["aux_has_drug"] = ~visits["is_stay"] & visits.index.isin(
+        ps.doctor_visits.loc[ps.doctor_visits["aux_drug_amt"] != 0, "mdtrt_id"]
+    )
+    return Population(
+        visits=visits,
+        doctor_visits=ps.doctor_visits,
+        institutions=dataset.institutions,
+        catalog=dataset.catalog,
+        doctor_peer_group=doctor_peer_groups(ps.doctor_visits, visits),
+        institution_peer_group=institution_peer_groups(visits, s),
     )
 
 

@@ -81,8 +81,10 @@ class PersonFrames:
 
     def has(self, need: str) -> bool:
         """Whether an optional table or column (``catalog``, ``catalog.bundle_code``,
-        ``persons.dead_date``, ``institutions.lat``, ``fee_details.prd_days`` ...) is present
-        with at least one value."""
+        ``persons.dead_date``, ``institutions.lat``, ``fee_details.prd_days`` ...) is present.
+
+        Presence of the column, not of values, decides, so that every partition of a dataset
+        builds the same signals."""
         table, _, column = need.partition(".")
         frame = {
             "catalog": self.catalog,
@@ -95,7 +97,7 @@ class PersonFrames:
             return False
         if not column:
             return True
-        return column in frame.columns and bool(frame[column].notna().any())
+        return column in frame.columns
 
 
 def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], table: str) -> None:

@@ -87,7 +87,7 @@ def skip_reason(missing: list[str]) -> str:
         if need.startswith("setting:"):
             words.append(f"setting {need.removeprefix('setting:')} is not set")
         elif "." in need:
-            words.append(f"column {need} is absent or empty")
+            words.append(f"column {need} is absent")
         else:
             words.append(f"table {need} is absent")
     return "; ".join(words)
@@ -205,9 +205,9 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     pair_codes, pair_uniques = pd.factorize(dl_pair)
     key, items = _basket(pair_codes, dl["item_i"].to_numpy(), dl["item"], len(pair_uniques))
     pos = pd.Index(pair_uniques).get_indexer(pair)
-    has = pos >= 0
-    per["aux_drug_basket_key"] = np.where(has, key[np.where(has, pos, 0)], 0).astype(np.uint64)
-    per["aux_drug_items"] = np.where(has, items[np.where(has, pos, 0)], 0.0)
+    at = np.where(pos >= 0, pos, len(key))
+    per["aux_drug_basket_key"] = np.append(key, np.uint64(0))[at]
+    per["aux_drug_items"] = np.append(items, 0.0)[at]
     per["doctor"] = pd.array(np.asarray(doc_names, dtype=object)[per["d"].to_numpy()], "string")
 
     att = visits["atddr_no"].notna().to_numpy()
@@ -226,3 +226,15 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     out["psn_no"] = visits["psn_no"].array.take(vv)
     out["fixmedins_code"] = visits["fixmedins_code"].array.take(vv)
     return out.drop(columns="v")
+
+
+def combine(parts: list[PersonSignals]) -> PersonSignals:
+    """One ``PersonSignals`` from the outputs of disjoint sets of persons (partitions)."""
+    skipped = {name: why for p in parts for name, why in p.skipped}
+    return PersonSignals(
+        visits=pd.concat([p.visits for p in parts]),
+        persons=pd.concat([p.persons for p in parts]),
+        doctor_visits=pd.concat([p.doctor_visits for p in parts], ignore_index=True),
+        evidence=concat_evidence([p.evidence for p in parts]),
+        skipped=tuple(skipped.items()),
+    )

@@ -40,11 +40,11 @@ class Population:
         return idx.dropna().sort_values()
 
     def has(self, need: str) -> bool:
-        """Whether an optional table or column is present with at least one value."""
+        """Whether an optional table or column is present (values may be missing)."""
         table, _, column = need.partition(".")
         frame = {"catalog": self.catalog, "institutions": self.institutions}.get(table)
         if frame is None:
-            return table == "fee_details" and column in self.visits.attrs.get("line_columns", ())
+            return False
         if not column:
             return True
-        return column in frame.columns and bool(frame[column].notna().any())
+        return column in frame.columns

@@ -1,0 +1,189 @@
+"""The registry, its catalogue, settings, reasons, and the contract every signal keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pytest
+
+from features.build import build_features, population
+from features.catalogue import render_catalogue
+from features.config import FeatureSettings
+from features.contract import Level, Pattern
+from features.frames import prepare
+from features.person import combine, missing_needs, person_signals
+from features.reasons import reason_line, worst_visits
+from features.registry import PREFIX, registry
+
+if TYPE_CHECKING:
+    from conftest import World
+    from settlements.dataset import Dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rich_world(world: World) -> Dataset:
+    """A small dataset on which every signal group can run (catalog, death dates, quota)."""
+    world.limit("LAB01", "201", bundle_code="PANEL", lmt_gend="2", max_daily_cnt=1.0)
+    world.limit("MORPH", "101", max_prd_days=3.0, max_daily_cnt=4.0, lmt_age_min=18.0)
+    world.person("P1", dead="2024-06-01")
+    world.stay("M1", "2024-03-01", "2024-03-10", empty=("2024-03-04", "2024-03-05"))
+    world.stay("M2", "2024-03-15", "2024-03-20", inst="H1")
+    world.stay("M3", "2024-03-02", "2024-03-05", psn_no="P2", inst="H2")
+    for i, inst in enumerate(("H1", "H2", "H3", "Y1")):
+        sid = world.visit(f"V{i}", inst=inst, med_type="41" if inst == "Y1" else "11",
+                          begin=f"2024-04-0{i + 1}", doctor=f"D{i}")  # fmt: skip
+        world.fee(sid, f"2024-04-0{i + 1}", "MORPH", "09", cnt=30.0, prd_days=10.0,
+                  doctor=f"D{i}")  # fmt: skip
+        world.fee(sid, f"2024-04-0{i + 1}", "LAB01", "04", cnt=2.0, doctor=f"E{i}")
+        world.fee(sid, f"2024-04-0{i + 1}", "PANEL", "04", doctor=f"E{i}")
+    world.visit("V9", psn_no="P3", begin="2024-07-01", doctor="DONLY")
+    return world.dataset()
+
+
+def test_every_spec_is_documented_and_reads_declared_settings() -> None:
+    fields = set(FeatureSettings.model_fields)
+    for spec in registry:
+        assert spec.description and spec.rule and spec.reason, spec.name
+        assert spec.name.startswith(PREFIX[spec.pattern] + "_"), spec.name
+        assert set(spec.settings) <= fields, spec.name
+    for pattern in Pattern:
+        assert registry.specs(pattern=pattern), pattern
+
+
+def test_registry_looks_up_by_name_and_rejects_unknown_names() -> None:
+    assert registry.get("sb_split_admission_flag").pattern == Pattern.SPLIT_BILLING
+    with pytest.raises(KeyError, match="no feature named"):
+        registry.get("nope")
+
+
+def test_every_signal_group_leaves_its_inputs_unmodified_and_returns_one_row_per_subject(
+    world: World,
+) -> None:
+    ds = rich_world(world)
+    s = FeatureSettings(stay_cost_quota=10_000.0)
+    copies = {name: frame.copy() for name, frame in ds.tables()}
+    pf = prepare(ds.settlements, ds.fee_details, ds.persons, ds.institutions, ds.catalog)
+    pf_copies = (pf.visits.copy(), pf.lines.copy())
+    ps = person_signals(
+        ds.settlements, ds.fee_details, ds.persons, ds.institutions, ds.catalog, s
+    )
+    pop = population(ps, ds, s)
+    pop_copies = (pop.visits.copy(), pop.doctor_visits.copy())
+    expected = {
+        Level.VISIT: pd.Index(ds.settlements["mdtrt_id"].unique()),
+        Level.PERSON: pd.Index(ds.settlements["psn_no"].unique()),
+        Level.INSTITUTION: pd.Index(ds.settlements["fixmedins_code"].unique()),
+        Level.DOCTOR: pd.Index(
+            pd.concat([ds.settlements["atddr_no"], ds.fee_details["bilg_dr_codg"]]).unique()
+        ),
+    }
+    ran = 0
+    for group in registry.groups:
+        if group.compute is None:
+            continue
+        has = pf.has if group.stage == "person" else pop.has
+        assert not missing_needs(group, has, s), group.compute.__name__
+        result = group.compute(pf if group.stage == "person" else pop, s)
+        level = group.specs[0].level
+        values = result.values
+        assert values.index.is_unique, group.compute.__name__
+        assert set(values.index) == set(expected[level]), group.compute.__name__
+        assert {sp.name for sp in group.specs} <= set(values.columns)
+        ran += 1
+    assert ran == sum(1 for g in registry.groups if g.compute is not None)
+    for name, frame in ds.tables():
+        pd.testing.assert_frame_equal(frame, copies[name])
+    pd.testing.assert_frame_equal(pf.visits, pf_copies[0])
+    pd.testing.assert_frame_equal(pf.lines, pf_copies[1])
+    pd.testing.assert_frame_equal(pop.visits, pop_copies[0])
+    pd.testing.assert_frame_equal(pop.doctor_visits, pop_copies[1])
+
+
+def test_feature_set_covers_every_subject_with_typed_columns(world: World) -> None:
+    ds = rich_world(world)
+    fs = build_features(ds, FeatureSettings(stay_cost_quota=10_000.0), check=False)
+    assert fs.skipped == ()
+    assert set(fs.frames[Level.VISIT].index) == set(ds.settlements["mdtrt_id"])
+    assert set(fs.frames[Level.PERSON].index) == set(ds.settlements["psn_no"])
+    assert set(fs.frames[Level.INSTITUTION].index) == set(ds.settlements["fixmedins_code"])
+    doctors = set(ds.settlements["atddr_no"]) | set(ds.fee_details["bilg_dr_codg"])
+    assert set(fs.frames[Level.DOCTOR].index) == doctors
+    for level, frame in fs.frames.items():
+        assert frame.index.is_unique and frame.index.name == "subject_id"
+        for spec in fs.specs:
+            if spec.level == level:
+                want = "bool" if spec.kind == "flag" else "float64"
+                assert str(frame[spec.name].dtype) == want, spec.name
+        for p in Pattern:
+            assert frame[f"ctx_amount_{p.value}"].dtype == "float64"
+        assert {"ctx_fund_pay", "ctx_peer_group", "ctx_first_date", "ctx_last_date"} <= set(
+            frame.columns
+        )
+        assert list(frame.columns[: len(fs.feature_columns(level))]) == fs.feature_columns(level)
+    assert {"ctx_person", "ctx_institution"} <= set(fs.frames[Level.VISIT].columns)
+    assert "ctx_institution" in fs.frames[Level.DOCTOR].columns
+    ev = fs.evidence
+    assert not ev.duplicated(["subject_type", "subject_id", "feature"]).any()
+    assert set(ev["feature"]) <= {s.name for s in fs.specs if s.kind == "flag"}
+
+
+def test_per_partition_output_equals_the_whole(world: World) -> None:
+    # the Spark path: the per-person function on two disjoint partitions of persons
+    ds = rich_world(world)
+    whole = build_features(ds, check=False)
+    parts = []
+    for persons in (["P1"], ["P2", "P3"]):
+        setl = ds.settlements.loc[ds.settlements["psn_no"].isin(persons)]
+        fees = ds.fee_details.loc[ds.fee_details["setl_id"].isin(setl["setl_id"])]
+        parts.append(
+            person_signals(setl, fees, ds.persons, ds.institutions, ds.catalog)
+        )
+    from features.build import assemble
+
+    split = assemble(combine(parts), ds, FeatureSettings())
+    for level in Level:
+        a = whole.frames[level].sort_index()
+        b = split.frames[level].sort_index()
+        pd.testing.assert_frame_equal(a, b, check_like=True)
+
+
+def test_committed_catalogue_is_up_to_date() -> None:
+    committed = (ROOT / "docs" / "signals.md").read_text(encoding="utf-8")
+    assert committed == render_catalogue(registry), (
+        "docs/signals.md is stale: run `fundguard features catalogue --out docs/signals.md`"
+    )
+
+
+def test_region_overrides_a_threshold_through_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fundguard.settings import load_settings
+
+    monkeypatch.setenv("FUNDGUARD_FEATURES__READMISSION_WINDOW_DAYS", "10")
+    monkeypatch.setenv("FUNDGUARD_FEATURES__ORDINARY_SUPPLY_DAYS", "5")
+    features = load_settings().features
+    assert features.readmission_window_days == 10
+    assert features.ordinary_supply_days == 5
+
+
+def test_reason_line_reads_a_value_in_plain_words() -> None:
+    assert reason_line("bh_empty_days", 3.0, 0.213) == (
+        "3 stay day(s) with a bed fee and no care (+0.21)"
+    )
+    assert reason_line("sb_split_admission_flag", True) == (
+        "split admission (readmitted within the window)"
+    )
+    assert reason_line("unknown_signal", 2.5) == "unknown_signal = 2.5"
+
+
+def test_worst_visits_explain_an_institution_by_its_flagged_stays(world: World) -> None:
+    world.stay("M1", "2024-03-01", "2024-03-10", empty=("2024-03-04", "2024-03-05"))
+    world.stay("M2", "2024-03-01", "2024-03-20", psn_no="P2",
+               empty=("2024-03-04", "2024-03-05"))  # fmt: skip
+    world.stay("M3", "2024-03-01", "2024-03-10", psn_no="P3")
+    fs = build_features(world.dataset(), check=False)
+    worst = worst_visits(fs, Level.INSTITUTION, "H1", Pattern.BED_HANGING)
+    assert list(worst["subject_id"]) == ["M2", "M1"]
