@@ -6,6 +6,7 @@ Deadlines are calendar dates in Asia/Shanghai; ``today()`` is the date there.
 from __future__ import annotations
 
 import calendar as _calendar
+import logging
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ import chinese_calendar
 from supervision.errors import RuleError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+log = logging.getLogger(__name__)
 
 
 def today() -> date:
@@ -26,15 +28,28 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-def is_working_day(day: date) -> bool:
-    """Whether ``day`` is a working day, 调休 Saturdays and Sundays included."""
+def is_working_day(day: date, *, strict: bool = False) -> bool:
+    """Whether ``day`` is a working day, 调休 Saturdays and Sundays included.
+
+    For a year the installed calendar does not cover yet (the State Council publishes each
+    year's holidays late in the year before), Monday to Friday count, with a logged warning;
+    ``strict`` refuses instead.
+    """
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
-        raise RuleError(
-            f"the installed chinese-calendar has no holidays for {day.year}; "
-            "upgrade it (pip install -U chinesecalendar)"
-        ) from None
+        if strict:
+            raise RuleError(
+                f"the installed chinese-calendar has no holidays for {day.year}; "
+                "upgrade it (pip install -U chinesecalendar)"
+            ) from None
+        if day.year not in _warned:
+            _warned.add(day.year)
+            log.warning("calendar_year_missing", extra={"year": day.year})
+        return day.weekday() < 5
+
+
+_warned: set[int] = set()
 
 
 def add_working_days(start: date, days: int) -> date:

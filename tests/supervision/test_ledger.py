@@ -403,3 +403,11 @@ def test_warnings_say_who_is_restricted_from_when_to_when_and_why(
     assert list(frame.columns) == list(ledger.WARNING_COLUMNS)
     assert sorted(frame["measure"]) == ["blacklist", "cash_settlement"]
     assert frame["reason"].str.len().gt(0).all()
+
+
+def test_a_year_the_calendar_does_not_cover_counts_monday_to_friday_unless_strict() -> None:
+    from supervision.calendar import is_working_day
+
+    assert add_working_days(date(2099, 1, 2), 1) == date(2099, 1, 5)  # Friday → Monday
+    with pytest.raises(RuleError, match="no holidays for 2099"):
+        is_working_day(date(2099, 1, 2), strict=True)
