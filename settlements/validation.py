@@ -42,6 +42,7 @@ from settlements.schema import (
     LABELS,
     PERSONS,
     SETTLEMENTS,
+    TABLES,
     Table,
 )
 
@@ -129,6 +130,9 @@ RULES: tuple[Rule, ...] = (
     Rule("age_range_reversed", ("catalog",), "lmt_age_min is above lmt_age_max"),
 )
 RULE_CODES = frozenset(r.code for r in RULES)
+
+IDENTIFIER_COLUMNS = frozenset(c.name for t in TABLES.values() for c in t.columns if c.identifier)
+"""Direct identifiers by contract name: pseudonymised wherever they appear."""
 
 JUDGING_ORDER: tuple[Table, ...] = (
     PERSONS,
@@ -321,25 +325,27 @@ def _require_columns(table: Table, frame: pd.DataFrame) -> None:
 def _pseudonymise_identifiers(
     table: Table, frame: pd.DataFrame, key: bytes | None
 ) -> tuple[pd.DataFrame, int]:
-    """The frame with identifier columns replaced by pseudonyms, and the invalid-certno count."""
+    """The frame with identifier columns replaced by pseudonyms, and the invalid-certno count.
+
+    An identifier column is caught under its contract name in any table, also as an extra
+    column (a 5203 settlement export carries ``certno`` and ``psn_name`` too); resident ID
+    numbers are counted as invalid in ``persons`` only, once per person.
+    """
     replaced: dict[str, pd.Series] = {}
     invalid = 0
-    for column in table.columns:
-        if not column.identifier or column.name not in frame.columns:
-            continue
-        values = frame[column.name]
-        if column.name == "certno":
+    for name in [c for c in frame.columns if c in IDENTIFIER_COLUMNS]:
+        values = frame[name]
+        if name == "certno":
             values = normalise_certno(values).where(values.notna())
-            invalid = count_invalid_certno(values)
+            if table is PERSONS:
+                invalid = count_invalid_certno(values)
         else:
             values = normalise_name(values).where(values.notna())
         values = values.where(values != "")
         if values.notna().any():
-            replaced[column.name] = pseudonymise(
-                values, require_key(key, f"{table.name}.{column.name}")
-            )
+            replaced[name] = pseudonymise(values, require_key(key, f"{table.name}.{name}"))
         else:
-            replaced[column.name] = values.astype("str")
+            replaced[name] = values.astype("str")
     return (frame.assign(**replaced) if replaced else frame), invalid
 
 

@@ -162,3 +162,15 @@ def test_bulk_certno_validation_agrees_with_stdnum() -> None:
     values = pd.Series(numbers)
 
     assert valid_certno(values).tolist() == [ric.is_valid(n) for n in numbers]
+
+
+def test_identifiers_in_extra_columns_of_other_tables_are_pseudonymised_too() -> None:
+    data = world(CERTNOS)
+    settlements = data.settlements.assign(certno=[CERTNOS[0]], psn_name=["张三"])
+
+    result = validate_dataset(data.with_tables(settlements=settlements), IntakeSettings(), b"k")
+
+    accepted = result.dataset.settlements
+    assert accepted.certno.iloc[0] == result.dataset.persons.certno.iloc[0]
+    assert "张三" not in accepted.to_csv()
+    assert result.invalid_certno == 0
