@@ -51,12 +51,18 @@ class ModelSettings(BaseModel):
     min_rejected: int = Field(
         default=20, ge=1, description="Rejected labels a supervised model needs at least."
     )
-    cold_start_trees: int = Field(default=100, ge=1, description="IsolationForest trees.")
+    cold_start_trees: int = Field(default=50, ge=1, description="IsolationForest trees.")
     cold_start_min_peers: int = Field(
-        default=30,
+        default=200,
         ge=2,
         description="Subjects a peer group needs for its own IsolationForest; smaller groups "
         "share one forest fitted on all subjects of the level.",
+    )
+    cold_start_max_groups: int = Field(
+        default=16,
+        ge=0,
+        description="Most peer groups (the largest) that get a forest of their own, which "
+        "bounds cold-start fitting time on populations with many peer groups.",
     )
     cold_start_flag_weight: float = Field(
         default=0.5,

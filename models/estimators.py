@@ -167,7 +167,7 @@ class ColdStartScorer(BaseEstimator):
     ``score = flag_weight × share of the pattern's flags fired
     + (1 - flag_weight) × anomaly percentile within the peer group``, where the anomaly is
     an IsolationForest fitted per peer group (groups smaller than ``min_peers`` share one
-    forest fitted on everyone). The score orders subjects; it is not a probability.
+    forest fitted on everyone, as do groups beyond the ``max_groups`` largest). The score orders subjects; it is not a probability.
     ``flag_columns`` are the indices of the pattern's flag columns in ``X``.
     """
 
@@ -176,12 +176,14 @@ class ColdStartScorer(BaseEstimator):
         flag_columns: tuple[int, ...] = (),
         n_estimators: int = 100,
         min_peers: int = 30,
+        max_groups: int = 16,
         flag_weight: float = 0.5,
         random_state: int = 7,
     ) -> None:
         self.flag_columns = flag_columns
         self.n_estimators = n_estimators
         self.min_peers = min_peers
+        self.max_groups = max_groups
         self.flag_weight = flag_weight
         self.random_state = random_state
 
@@ -193,11 +195,12 @@ class ColdStartScorer(BaseEstimator):
         self.centers_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.forests_[""] = self._forest(X)
         self.centers_[""] = _robust_center(X)
-        for key in pd.unique(keys):
+        sizes = pd.Series(keys).value_counts(sort=True)
+        sizes = sizes[(sizes.index != "") & (sizes >= self.min_peers)].head(self.max_groups)
+        for key in sizes.index:
             rows = keys == key
-            if key != "" and rows.sum() >= self.min_peers:
-                self.forests_[str(key)] = self._forest(X[rows])
-                self.centers_[str(key)] = _robust_center(X[rows])
+            self.forests_[str(key)] = self._forest(X[rows])
+            self.centers_[str(key)] = _robust_center(X[rows])
         return self
 
     def _forest(self, X: np.ndarray) -> tuple[IsolationForest, np.ndarray]:

@@ -92,19 +92,26 @@ class FraudScorer(BaseEstimator):
         feature_set: FeatureSet,
         labels: pd.DataFrame | None = None,
         track: Track = no_track,
+        forests: dict[Level, ColdStartScorer] | None = None,
     ) -> FraudScorer:
+        """Fit every (level, pattern); ``forests`` reuses cold-start forests already fitted
+        on the same ``feature_set`` (they never see labels, so cross-validation folds share
+        them)."""
         s = self._settings
+        self._forests: dict[Level, ColdStartScorer] = dict(forests or {})
         self.columns_: dict[Level, list[Column]] = {}
         self.targets_: dict[tuple[Level, Pattern], Target] = {}
         self.specs_ = feature_set.specs
         self.skipped_ = feature_set.skipped
         self.model_version_ = "unregistered"
         pairs = scored_pairs(feature_set, labels, s.aggregate_to_institution)
+        matrices: dict[Level, pd.DataFrame] = {}
         for level, pattern in track(pairs, "fitting pattern models"):
             if level not in self.columns_:
                 self.columns_[level] = level_columns(feature_set, level, s.aggregate_to_institution)
+                matrices[level] = level_matrix(feature_set, level, self.columns_[level])
             columns = self.columns_[level]
-            matrix = level_matrix(feature_set, level, columns)
+            matrix = matrices[level]
             y = target_labels(labels, level, pattern)
             y = y[y.index.isin(matrix.index)]
             n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
@@ -161,13 +168,12 @@ class FraudScorer(BaseEstimator):
         self, feature_set: FeatureSet, level: Level, matrix: pd.DataFrame, pattern: Pattern
     ) -> ColdStartScorer:
         """One forest set per level, shared by its patterns; each pattern has its own flags."""
-        if not hasattr(self, "_forests"):
-            self._forests: dict[Level, ColdStartScorer] = {}
         if level not in self._forests:
             s = self._settings
             base = ColdStartScorer(
                 n_estimators=s.cold_start_trees,
                 min_peers=s.cold_start_min_peers,
+                max_groups=s.cold_start_max_groups,
                 flag_weight=s.cold_start_flag_weight,
                 random_state=s.seed,
             )
@@ -265,6 +271,10 @@ class FraudScorer(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "targets_")
+
+    def cold_start_forests(self) -> dict[Level, ColdStartScorer]:
+        """The label-free forests fitted so far (to share across cross-validation folds)."""
+        return dict(getattr(self, "_forests", {}))
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

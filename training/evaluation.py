@@ -178,6 +178,7 @@ def cross_validate(
         feature_set, labels, settings.cv_folds, settings.split, model_settings.seed
     )
     parts = []
+    forests = FraudScorer(model_settings).fit(feature_set, None).cold_start_forests()
     for fold in track(range(settings.cv_folds), "cross-validation folds"):
         held_out = folds == fold
         if not held_out.any():
@@ -185,7 +186,7 @@ def cross_validate(
         if settings.split == "time" and fold == 0:
             continue
         train = labels[(folds < fold) if settings.split == "time" else (~held_out & (folds >= 0))]
-        scorer = FraudScorer(model_settings).fit(feature_set, train)
+        scorer = FraudScorer(model_settings).fit(feature_set, train, forests=forests)
         scores = labelled_scores(feature_set, labels[held_out], scorer)
         parts.append(scores.assign(fold=fold))
     scores = (
