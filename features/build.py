@@ -107,14 +107,14 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
     evidence = [ps.evidence]
     level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
     for group in registry.groups:
-        if group.stage != "population" or group.compute is None:
+        if group.stage not in ("population", "dataset") or group.compute is None:
             continue
         missing = missing_needs(group, pop.has, s)
         if missing:
             reason = skip_reason(missing)
             skipped += [(spec.name, reason) for spec in group.specs]
             continue
-        result = group.compute(pop, s)
+        result = group.compute(pop if group.stage == "population" else dataset, s)
         names = [spec.name for spec in group.specs]
         level_parts[group.specs[0].level].append(result.values[names])
         evidence.append(result.evidence)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from features.config import FeatureSettings
 from features.contract import FeatureSpec, Level, Pattern
 from features.registry import Registry
@@ -61,8 +63,14 @@ def render_catalogue(reg: Registry, settings: FeatureSettings | None = None) -> 
             out.append("")
     out += ["## Settings", "", "| setting | default | meaning |", "|---|---|---|"]
     for name, field in FeatureSettings.model_fields.items():
-        out.append(
-            f"| `{name}` | `{getattr(defaults, name)!r}` | {_cell(field.description or '')} |"
-        )
+        value = getattr(defaults, name)
+        if isinstance(value, BaseModel):
+            for sub, subfield in type(value).model_fields.items():
+                out.append(
+                    f"| `{name}.{sub}` | `{getattr(value, sub)!r}` | "
+                    f"{_cell(subfield.description or '')} |"
+                )
+            continue
+        out.append(f"| `{name}` | `{value!r}` | {_cell(field.description or '')} |")
     out.append("")
     return "\n".join(out)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.provider_network import ProviderNetworkSettings
+
 
 class FeatureSettings(BaseModel):
     """Signal thresholds: every rule parameter of fraud-patterns.md, overridable per region."""
@@ -306,4 +308,12 @@ class FeatureSettings(BaseModel):
         default=10,
         ge=1,
         description="Most dates, items or settlements one evidence line lists (the rest counted).",
+    )
+    provider_network: ProviderNetworkSettings = Field(
+        default=ProviderNetworkSettings(),
+        description=(
+            "Institution network and peer signals of the other pattern "
+            "(features.provider_network), e.g. FUNDGUARD_FEATURES__PROVIDER_NETWORK__"
+            "REPEAT_WINDOW_DAYS."
+        ),
     )

@@ -10,14 +10,27 @@ persons, institutions and doctors are declared here too and computed by ``featur
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from features import bed_hanging, card_lending, other, over_prescription, split_billing
-from features.contract import FeatureSpec, Level, Pattern
+import pandas as pd
 
-Stage = Literal["person", "population", "rollup"]
+from features import (
+    bed_hanging,
+    card_lending,
+    other,
+    over_prescription,
+    provider_network,
+    split_billing,
+)
+from features.contract import FeatureSpec, Level, Pattern
+from settlements.dataset import Dataset
+
+Stage = Literal["person", "population", "dataset", "rollup"]
+"""person: reads ``PersonFrames``; population: reads ``Population``; dataset: reads the
+whole ``Dataset`` (the provider-network signals); rollup: built from visit flags."""
 
 V, PS, IN, D = Level.VISIT, Level.PERSON, Level.INSTITUTION, Level.DOCTOR
 BH, SB, CL, OP, OT = (
@@ -796,6 +809,113 @@ _GROUPS: tuple[SignalGroup, ...] = (
 )
 
 
+NETWORK_COLUMNS: dict[str, tuple[str, ...]] = {
+    "measure_institution_volume": (
+        "inst_settlements",
+        "inst_persons",
+        "inst_fund_pay_total",
+        "inst_settlements_per_person",
+    ),
+    "count_shared_persons": (
+        "inst_shared_person_share",
+        "inst_institutions_per_person",
+        "inst_person_sharing_institutions",
+        "inst_person_sharing_volume",
+        "inst_person_sharing_max_size",
+    ),
+    "count_shared_physicians": (
+        "inst_physicians",
+        "inst_settlements_per_physician",
+        "inst_shared_physician_share",
+        "inst_physician_sharing_institutions",
+        "inst_physician_sharing_volume",
+        "inst_physician_component_institutions",
+        "inst_attending_hhi",
+        "inst_top_attending_share",
+    ),
+    "count_overlapping_stays": (
+        "inst_stays_overlapping_elsewhere",
+        "inst_stays_overlapping_elsewhere_share",
+        "inst_stays_overlapping_same",
+        "inst_stays_overlapping_same_share",
+    ),
+    "count_claims_after_death": (
+        "inst_settlements_after_death",
+        "inst_settlements_after_death_share",
+    ),
+    "profile_stays": (
+        "inst_stay_cost_mean",
+        "inst_stay_cost_sd",
+        "inst_stay_cost_max",
+        "inst_stay_length_mean",
+        "inst_stay_length_sd",
+        "inst_stay_length_max",
+        "inst_stay_daily_cost_mean",
+        "inst_stay_daily_cost_sd",
+        "inst_stay_daily_cost_max",
+        "inst_stay_cost_peer_z",
+        "inst_stay_length_peer_z",
+        "inst_stay_daily_cost_peer_z",
+    ),
+    "measure_code_diversity": (
+        "inst_diagnoses_per_settlement",
+        "inst_top_diagnosis_share",
+        "inst_surgery_items",
+        "inst_surgery_lines_per_settlement",
+        "inst_surgery_settlement_share",
+        "inst_surgery_lines_max",
+    ),
+    "count_repeated_claims": (
+        "inst_repeated_claims",
+        "inst_repeated_claim_share",
+        "inst_quick_readmissions",
+        "inst_quick_readmission_share",
+    ),
+    "profile_patients": (
+        "inst_patient_age_mean",
+        "inst_patient_age_sd",
+        "inst_patient_male_share",
+        "inst_patient_deceased_share",
+        "inst_patient_other_region_share",
+    ),
+}
+"""The columns each ``features.provider_network`` function returns."""
+
+
+def _network_compute(fn: Callable[..., pd.DataFrame]) -> Callable[..., Any]:
+    """A dataset-stage compute: the provider-network function with its settings section."""
+
+    def compute(dataset: Dataset, s: Any) -> Any:
+        from features.common import Signals, empty_evidence
+
+        return Signals(fn(dataset, s.provider_network), empty_evidence())
+
+    compute.__name__ = fn.__name__
+    compute.__doc__ = fn.__doc__
+    return compute
+
+
+def _network_groups() -> tuple[SignalGroup, ...]:
+    groups = []
+    for fn in provider_network.SIGNAL_FUNCTIONS:
+        doc = inspect.getdoc(fn) or fn.__name__
+        summary, _, rest = doc.partition("\n\n")
+        rule = " ".join(rest.removeprefix("Rule:").split()) or summary
+        specs = tuple(
+            _s(
+                column,
+                OT,
+                IN,
+                f"{column.removeprefix('inst_').replace('_', ' ')} — {summary}",
+                rule,
+                f"{column.removeprefix('inst_').replace('_', ' ')} = {{value:,.2f}}",
+            )
+            for column in NETWORK_COLUMNS[fn.__name__]
+        )
+        groups.append(SignalGroup(_network_compute(fn), "dataset", specs))
+    return tuple(groups)
+
+
 def _rollup_specs() -> tuple[FeatureSpec, ...]:
     specs = []
     for level in (PS, IN, D):
@@ -831,7 +951,11 @@ def _rollup_specs() -> tuple[FeatureSpec, ...]:
     return tuple(specs)
 
 
-GROUPS: tuple[SignalGroup, ...] = (*_GROUPS, SignalGroup(None, "rollup", _rollup_specs()))
+GROUPS: tuple[SignalGroup, ...] = (
+    *_GROUPS,
+    *_network_groups(),
+    SignalGroup(None, "rollup", _rollup_specs()),
+)
 """Every signal group, in declaration order."""
 
 

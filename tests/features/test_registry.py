@@ -19,6 +19,7 @@ from features.registry import PREFIX, registry
 
 if TYPE_CHECKING:
     from conftest import World
+
     from settlements.dataset import Dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,8 @@ def test_every_spec_is_documented_and_reads_declared_settings() -> None:
     fields = set(FeatureSettings.model_fields)
     for spec in registry:
         assert spec.description and spec.rule and spec.reason, spec.name
-        assert spec.name.startswith(PREFIX[spec.pattern] + "_"), spec.name
+        prefixes = (PREFIX[spec.pattern] + "_", *(("inst_",) if spec.pattern == "other" else ()))
+        assert spec.name.startswith(prefixes), spec.name
         assert set(spec.settings) <= fields, spec.name
     for pattern in Pattern:
         assert registry.specs(pattern=pattern), pattern
@@ -67,9 +69,7 @@ def test_every_signal_group_leaves_its_inputs_unmodified_and_returns_one_row_per
     copies = {name: frame.copy() for name, frame in ds.tables()}
     pf = prepare(ds.settlements, ds.fee_details, ds.persons, ds.institutions, ds.catalog)
     pf_copies = (pf.visits.copy(), pf.lines.copy())
-    ps = person_signals(
-        ds.settlements, ds.fee_details, ds.persons, ds.institutions, ds.catalog, s
-    )
+    ps = person_signals(ds.settlements, ds.fee_details, ds.persons, ds.institutions, ds.catalog, s)
     pop = population(ps, ds, s)
     pop_copies = (pop.visits.copy(), pop.doctor_visits.copy())
     expected = {
@@ -86,11 +86,15 @@ def test_every_signal_group_leaves_its_inputs_unmodified_and_returns_one_row_per
             continue
         has = pf.has if group.stage == "person" else pop.has
         assert not missing_needs(group, has, s), group.compute.__name__
-        result = group.compute(pf if group.stage == "person" else pop, s)
+        given = {"person": pf, "population": pop, "dataset": ds}[group.stage]
+        result = group.compute(given, s)
         level = group.specs[0].level
         values = result.values
         assert values.index.is_unique, group.compute.__name__
-        assert set(values.index) == set(expected[level]), group.compute.__name__
+        if group.stage == "dataset":  # provider network: every institution of the table
+            assert set(expected[level]) <= set(values.index), group.compute.__name__
+        else:
+            assert set(values.index) == set(expected[level]), group.compute.__name__
         assert {sp.name for sp in group.specs} <= set(values.columns)
         ran += 1
     assert ran == sum(1 for g in registry.groups if g.compute is not None)
@@ -138,9 +142,7 @@ def test_per_partition_output_equals_the_whole(world: World) -> None:
     for persons in (["P1"], ["P2", "P3"]):
         setl = ds.settlements.loc[ds.settlements["psn_no"].isin(persons)]
         fees = ds.fee_details.loc[ds.fee_details["setl_id"].isin(setl["setl_id"])]
-        parts.append(
-            person_signals(setl, fees, ds.persons, ds.institutions, ds.catalog)
-        )
+        parts.append(person_signals(setl, fees, ds.persons, ds.institutions, ds.catalog))
     from features.build import assemble
 
     split = assemble(combine(parts), ds, FeatureSettings())
