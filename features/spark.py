@@ -21,9 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.config import FeatureSettings
 from features.contract import EVIDENCE_COLUMNS, FeatureSet, FeatureSpec, Level
 from settlements.dataset import Dataset
 from settlements.errors import InputError
@@ -589,3 +591,215 @@ def group_frames(
         return arrow_ready(run(parts), schema)
 
     return tagged.groupBy(key).applyInPandas(apply, schema=schema)
+
+
+# -- the features stage on Spark -------------------------------------------------------------
+
+_PERSON_OUTPUTS = ("visits", "persons", "doctor_visits", "evidence", "skipped")
+_INDEX_NAMES = {"visits": "mdtrt_id", "persons": "psn_no"}
+_GROUP_MARK = "_fg_group_done"
+"""A row of the ``skipped`` output that every group writes, to count the groups."""
+
+
+@dataclass(frozen=True)
+class PersonOutputTypes:
+    """The pandas dtypes of ``person_signals``' frames, and their Spark schemas."""
+
+    dtypes: dict[str, dict[str, Any]]
+    schemas: dict[str, StructType]
+
+
+def person_output_types(tables: SparkTables, settings: FeatureSettings) -> PersonOutputTypes:
+    """Learn the columns and dtypes of ``person_signals``' output from a few persons run on
+    the driver, completed from the registry for signals that few persons do not build."""
+    from features.person import person_signals
+    from features.registry import registry
+
+    few = tables.settlements.select("psn_no").distinct().limit(20)
+    settlements = tables.settlements.join(few, on="psn_no", how="left_semi")
+    fee_lines = tables.fee_details.join(
+        settlements.select("setl_id"), on="setl_id", how="left_semi"
+    )
+    persons = tables.persons.join(few, on="psn_no", how="left_semi")
+    sample = pandas_tables(
+        {
+            "settlements": settlements.toPandas(),
+            "fee_details": fee_lines.toPandas(),
+            "persons": persons.toPandas(),
+            **{
+                n: f.toPandas()
+                for n, f in (("institutions", tables.institutions),)
+                if f is not None
+            },
+            **({"catalog": tables.catalog.toPandas()} if tables.catalog is not None else {}),
+        }
+    )
+    ps = person_signals(
+        sample.settlements,
+        sample.fee_details,
+        sample.persons,
+        sample.institutions,
+        sample.catalog,
+        settings,
+    )
+    frames = _person_frames(ps)
+    dtypes: dict[str, dict[str, Any]] = {}
+    for name, frame in frames.items():
+        flat = frame.reset_index() if name in _INDEX_NAMES else frame
+        dtypes[name] = dict(flat.dtypes.items())
+    for group in registry.groups:
+        if group.stage != "person":
+            continue
+        for spec in group.specs:
+            target = "visits" if spec.level == Level.VISIT else "persons"
+            dtypes[target].setdefault(spec.name, "bool" if spec.kind == "flag" else "float64")
+    schemas = {}
+    for name, columns in dtypes.items():
+        schemas[name] = _schema_of(columns)
+    return PersonOutputTypes(dtypes=dtypes, schemas=schemas)
+
+
+def _schema_of(columns: Mapping[str, Any]) -> StructType:
+    from pyspark.sql import types as st
+
+    return st.StructType(
+        [
+            st.StructField(str(c), spark_type_of(pd.Series(dtype=t).dtype))
+            for c, t in columns.items()
+        ]
+    )
+
+
+def _person_frames(ps: Any) -> dict[str, pd.DataFrame]:
+    """``PersonSignals`` as named frames, unsigned 64-bit keys viewed as signed (Spark has
+    no unsigned type; the bits are kept and viewed back on the driver)."""
+    frames = {
+        "visits": ps.visits,
+        "persons": ps.persons,
+        "doctor_visits": ps.doctor_visits,
+        "evidence": ps.evidence,
+        "skipped": pd.DataFrame(
+            {
+                "feature": pd.Series([_GROUP_MARK] + [n for n, _ in ps.skipped], dtype="str"),
+                "reason": pd.Series([""] + [r for _, r in ps.skipped], dtype="str"),
+            }
+        ),
+    }
+    out = {}
+    for name, frame in frames.items():
+        unsigned = [c for c in frame.columns if frame[c].dtype == "uint64"]
+        if unsigned:
+            frame = frame.assign(**{c: frame[c].to_numpy().view("int64") for c in unsigned})
+        out[name] = frame
+    return out
+
+
+def person_signals_spark(
+    tables: SparkTables,
+    settings: FeatureSettings | None = None,
+    spark_settings: SparkSettings | None = None,
+) -> Any:
+    """``features.person.person_signals`` run unchanged per group of persons on Spark, its
+    outputs collected into one ``PersonSignals`` on the driver (as if run on everyone)."""
+    from features.person import PersonSignals, person_signals
+
+    s = settings or FeatureSettings()
+    types = person_output_types(tables, s)
+
+    def build(dataset: Dataset) -> dict[str, pd.DataFrame]:
+        ps = person_signals(
+            dataset.settlements,
+            dataset.fee_details,
+            dataset.persons,
+            dataset.institutions,
+            dataset.catalog,
+            s,
+        )
+        return _person_frames(ps)
+
+    outputs = map_persons(tables, build, types.schemas, spark_settings)
+    try:
+        collected = {name: outputs[name].toPandas() for name in _PERSON_OUTPUTS}
+    finally:
+        outputs.release()
+    frames = {
+        name: _restore(collected[name], types.dtypes[name], _INDEX_NAMES.get(name))
+        for name in _PERSON_OUTPUTS
+    }
+    visits = frames["visits"].sort_index(kind="stable")
+    first_visit = (
+        pd.Series(range(len(visits)), index=visits.index).groupby(visits["psn_no"].to_numpy()).min()
+    )
+    persons = frames["persons"]
+    persons = persons.iloc[np.argsort(first_visit.reindex(persons.index).to_numpy(), kind="stable")]
+    doctor_visits = frames["doctor_visits"].sort_values("mdtrt_id", kind="stable")
+    return PersonSignals(
+        visits=visits,
+        persons=persons,
+        doctor_visits=doctor_visits.reset_index(drop=True),
+        evidence=frames["evidence"].reset_index(drop=True),
+        skipped=_skipped_everywhere(frames["skipped"]),
+    )
+
+
+def _restore(rows: pd.DataFrame, dtypes: Mapping[str, Any], index_name: str | None) -> pd.DataFrame:
+    """Rows collected from Spark in the dtypes ``person_signals`` gives them locally."""
+    out = {}
+    for name, dtype in dtypes.items():
+        values = rows[name]
+        dtype = pd.Series(dtype=dtype).dtype
+        if dtype == "uint64":
+            values = pd.Series(values.to_numpy(dtype="int64").view("uint64"), index=rows.index)
+        elif pd.api.types.is_bool_dtype(dtype):
+            values = values.astype("boolean").fillna(False).astype(bool)
+        else:
+            values = values.astype(dtype)
+        out[name] = values
+    frame = pd.DataFrame(out, index=rows.index)
+    if index_name is not None:
+        frame = frame.set_index(index_name)
+    return frame
+
+
+def _skipped_everywhere(rows: pd.DataFrame) -> tuple[tuple[str, str], ...]:
+    """Signals that every group skipped: those the whole dataset cannot build."""
+    groups = int((rows["feature"] == _GROUP_MARK).sum())
+    rows = rows[rows["feature"] != _GROUP_MARK]
+    counts = rows.groupby("feature", sort=False).agg(
+        n=("reason", "size"), reason=("reason", "first")
+    )
+    everywhere = counts[counts["n"] >= groups]
+    return tuple(zip(everywhere.index.astype(str), everywhere["reason"].astype(str), strict=True))
+
+
+def build_features_spark(
+    tables: SparkTables,
+    settings: FeatureSettings | None = None,
+    spark_settings: SparkSettings | None = None,
+) -> FeatureSet:
+    """``features.build_features`` with its per-person stage run on Spark.
+
+    The per-person stage (every fee line: the bulk of the data) runs per group of persons
+    on the executors; the population stage (``features.assemble``: peer, institution and
+    doctor signals, roll-ups) runs on the driver over the per-visit output, exactly as the
+    local path runs it. The driver therefore holds one row per visit and doctor-visit, not
+    the fee lines.
+    """
+    from features.build import assemble
+
+    s = settings or FeatureSettings()
+    ps = person_signals_spark(tables, s, spark_settings)
+    small = pandas_tables(
+        {
+            "settlements": _empty_table("settlements"),
+            "fee_details": _empty_table("fee_details"),
+            "persons": _empty_table("persons"),
+            "institutions": tables.institutions.toPandas(),
+            "catalog": None if tables.catalog is None else tables.catalog.toPandas(),
+        }
+    )
+    return assemble(ps, small, s)
+
+
+def _empty_table(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series(dtype="str") for c in TABLES[name].columns})
