@@ -167,7 +167,8 @@ class ColdStartScorer(BaseEstimator):
     ``score = flag_weight × share of the pattern's flags fired
     + (1 - flag_weight) × anomaly percentile within the peer group``, where the anomaly is
     an IsolationForest fitted per peer group (groups smaller than ``min_peers`` share one
-    forest fitted on everyone, as do groups beyond the ``max_groups`` largest). The score orders subjects; it is not a probability.
+    forest fitted on everyone, as do groups beyond the ``max_groups`` largest). The score
+    orders subjects; it is not a probability.
     ``flag_columns`` are the indices of the pattern's flag columns in ``X``.
     """
 

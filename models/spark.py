@@ -19,6 +19,7 @@ import pandas as pd
 from features.contract import FeatureSet, Level
 from features.spark import (
     SparkFeatureSet,
+    SparkSettings,
     group_frames,
     local_evidence,
     local_frame,
@@ -28,6 +29,7 @@ from models.scoring import LEAD_COLUMNS, Order, ordered, score
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame
+    from pyspark.sql import SparkSession
     from pyspark.sql.types import StructType
 
 BUCKET = "_fg_bucket"
@@ -249,3 +251,31 @@ def _scorer_of(scorer: FraudScorer, level: Level) -> FraudScorer:
     own = copy.copy(scorer)
     own.targets_ = {k: t for k, t in scorer.targets_.items() if k[0] == level}
     return own
+
+
+def score_dataset_spark(
+    spark: SparkSession,
+    location: str,
+    scorer: FraudScorer,
+    spark_settings: SparkSettings | None = None,
+    top: int | None = None,
+    order: Order = "score",
+    buckets: int | None = None,
+) -> SparkFrame:
+    """Leads from the contract's Parquet tables under ``location`` (any Spark store):
+    signals with ``features.spark.build_features_spark``, scores per bucket of subjects."""
+    from features.spark import build_features_spark, distribute_feature_set, read_spark_tables
+
+    s = spark_settings or SparkSettings()
+    tables = read_spark_tables(spark, location)
+    feature_set = build_features_spark(tables, scorer.feature_settings, s)
+    features = distribute_feature_set(spark, feature_set)
+    return score_spark(
+        features, scorer, top=top, order=order, buckets=buckets or s.shuffle_partitions
+    )
+
+
+def write_leads(leads: SparkFrame, destination: str) -> None:
+    """Write the leads table as Parquet (a directory of part files), ordered by subject
+    type and rank, replacing what was there."""
+    leads.orderBy("subject_type", "rank").write.mode("overwrite").parquet(destination)

@@ -21,6 +21,7 @@ from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
+from pydantic import BaseModel
 from mlflow.models import ModelSignature
 from mlflow.pyfunc.model import PythonModel
 from mlflow.tracking import MlflowClient
@@ -38,8 +39,9 @@ INPUT_COLUMN = "dataset_dir"
 class ScorerModel(PythonModel):
     """The pyfunc face of a fitted ``FraudScorer``: dataset directories in, leads out."""
 
-    def __init__(self, scorer: FraudScorer) -> None:
+    def __init__(self, scorer: FraudScorer, intake: BaseModel | None = None) -> None:
         self.scorer = scorer
+        self.intake = intake
 
     def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
         from settlements.config import IntakeSettings
@@ -49,12 +51,13 @@ class ScorerModel(PythonModel):
             raise InputError(f"the fundguard model reads a DataFrame with a {INPUT_COLUMN} column")
         top = int((params or {}).get("top") or 0) or None
         key = os.environ.get("FUNDGUARD_PSEUDONYM_KEY")
+        intake = self.intake if isinstance(self.intake, IntakeSettings) else IntakeSettings()
         leads = []
         for directory in model_input[INPUT_COLUMN].astype(str):
-            dataset = read_dataset(
-                Path(directory), IntakeSettings(), key.encode() if key else None
-            ).dataset
-            leads.append(score_dataset(dataset, self.scorer, top=top))
+            result = read_dataset(Path(directory), intake, key.encode() if key else None)
+            if not result.usable:
+                raise InputError(f"{directory} is not usable: " + "; ".join(result.problems))
+            leads.append(score_dataset(result.dataset, self.scorer, top=top))
         return pd.concat(leads, ignore_index=True)
 
 
@@ -92,11 +95,13 @@ def requirements() -> list[str]:
     return [f"{n}=={metadata.version(n)}" for n in names] + [f"mlflow=={mlflow.__version__}"]
 
 
-def log_scorer(scorer: FraudScorer, settings: TrainingSettings) -> tuple[str, str]:
+def log_scorer(
+    scorer: FraudScorer, settings: TrainingSettings, intake: BaseModel | None = None
+) -> tuple[str, str]:
     """Log the scorer in the active run and register it; return (model URI, version)."""
     info = mlflow.pyfunc.log_model(
         name="scorer",
-        python_model=ScorerModel(scorer),
+        python_model=ScorerModel(scorer, intake),
         signature=SIGNATURE,
         pip_requirements=requirements(),
         registered_model_name=settings.registered_model,

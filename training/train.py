@@ -58,6 +58,8 @@ class TrainingData:
     tables: dict[str, pd.DataFrame]
     """Frames logged as MLflow dataset inputs (e.g. settlements and labels)."""
     feature_settings: BaseModel | None = None
+    intake_settings: BaseModel | None = None
+    """Intake settings the pyfunc model reads dataset directories with."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def train(
             card = model_card(data, labels, train_labels, methods, holdout, settings)
             (root / "model_card.md").write_text(card, encoding="utf-8")
             mlflow.log_artifacts(str(root))
-        uri, version = log_scorer(scorer, settings)
+        uri, version = log_scorer(scorer, settings, data.intake_settings)
         name = settings.registered_model
         client.update_model_version(name, version, description=card)
         tags = {"data_fingerprint": data.fingerprint, "source": data.source}
