@@ -504,3 +504,16 @@ def test_every_rule_is_documented() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "intake.md").read_text(encoding="utf-8")
 
     assert [r.code for r in RULES if f"`{r.code}`" not in docs] == []
+
+
+def test_the_boundary_schema_rejects_raw_identifiers_and_unknown_codes() -> None:
+    from pandera.errors import SchemaErrors
+
+    accepted = validate_dataset(tiny_world(), SETTINGS, KEY).dataset
+    leaked = accepted.persons.assign(certno=[VALID_CERTNO, None])
+    uncoded = accepted.settlements.assign(med_type=["21", "11", "7"])
+
+    with pytest.raises(SchemaErrors, match="str_matches"):
+        check_dataset(accepted.with_tables(persons=leaked))
+    with pytest.raises(SchemaErrors, match="isin"):
+        check_dataset(accepted.with_tables(settlements=uncoded))
