@@ -117,6 +117,7 @@ def open_cases(
             )
             existing.update((r[0], r[1], r[2]) for r in rows)
         fresh = good[[k not in existing for k in keys]]
+        opened: list[Case] = []
         for row in fresh.to_dict("records"):
             case = Case(
                 subject_type=str(row["subject_type"]),
@@ -132,8 +133,10 @@ def open_cases(
                 opened_by=tx.actor,
                 opened_at=tx.now,
             )
-            tx.session.add(case)
-            tx.session.flush()
+            opened.append(case)
+        tx.session.add_all(opened)
+        tx.session.flush()
+        for case in opened:
             _event(tx, case, None, OPEN, "opened from a lead")
         tx.describe("cases.open", opened=len(fresh), existing=len(existing))
     return OpenResult(read=read, opened=len(fresh), existing=len(existing), quarantined=quarantined)

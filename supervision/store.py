@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -229,9 +229,12 @@ def _append_audit(session: Session, tx: Tx, objects: list[Any]) -> None:
         execution_options={"populate_existing": True},
     ).scalar_one()
     details = json.dumps(tx.details, sort_keys=True, ensure_ascii=False, default=str)
+    rows = []
+    seq, prev = head.seq, head.hash
     for obj in sorted(objects, key=lambda o: (o.__tablename__, _identity(o))):
+        seq += 1
         entry = AuditEntry(
-            seq=head.seq + 1,
+            seq=seq,
             at=tx.now,
             actor=tx.actor,
             action=tx.action,
@@ -239,11 +242,12 @@ def _append_audit(session: Session, tx: Tx, objects: list[Any]) -> None:
             entity_id=_identity(obj),
             details=details,
             row_digest=row_digest(obj),
-            prev_hash=head.hash,
+            prev_hash=prev,
         )
-        entry.hash = _entry_hash(entry)
-        session.add(entry)
-        head.seq, head.hash = entry.seq, entry.hash
+        prev = entry.hash = _entry_hash(entry)
+        rows.append({c.key: getattr(entry, c.key) for c in AuditEntry.__table__.columns})
+    session.execute(insert(AuditEntry), rows)
+    head.seq, head.hash = seq, prev
     session.flush()
 
 
