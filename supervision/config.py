@@ -89,6 +89,11 @@ class SupervisionSettings(BaseModel):
         ge=1,
         description="Consecutive excellent years that put a subject on the red list.",
     )
+    monitored_grades: tuple[str, ...] = Field(
+        default=("poor", "bad"),
+        description="Grades that make a subject a key monitoring target, called to a warning "
+        "interview with a rectification deadline (§5).",
+    )
     inspection_factors: dict[str, float] = Field(
         default={"excellent": 0.3, "good": 0.5, "medium": 1.0, "poor": 1.2},
         description="Share of the base spot-check ratio per grade (§5); 'bad' is always covered.",

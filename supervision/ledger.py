@@ -35,6 +35,7 @@ from supervision.db import (
     Complaint,
     CreditRecord,
     CreditSubject,
+    DesignatedInstitution,
     Grade,
     Measure,
     Notification,
@@ -52,7 +53,7 @@ ACTIVE, LIFTED, SUPERSEDED = "active", "lifted", "superseded"
 WRITTEN_WARNING = "written_warning"
 CASH_SETTLEMENT = "cash_settlement"
 TIME_LIMITED = "time_limited_reimbursement"
-BLACKLIST, REDLIST = "blacklist", "redlist"
+BLACKLIST, REDLIST, KEY_MONITORING = "blacklist", "redlist", "key_monitoring"
 COUNT_MEASURES = (WRITTEN_WARNING, CASH_SETTLEMENT, TIME_LIMITED)
 NOT_COUNTED = frozenset({"warning_interview", "complaint"})
 """Bad-record categories that are not confirmed dishonest acts, so not counted for §3."""
@@ -878,6 +879,9 @@ def _grade(
 def _update_redlist(
     tx: Tx, subjects: list[CreditSubject], year: int, on: date, settings: SupervisionSettings
 ) -> None:
+    """Red list (§5): excellent ``redlist_consecutive_years`` years running, no dishonest
+    record in force, no contribution arrears, and (designated institutions) designation kept.
+    Key monitoring: subjects graded in ``monitored_grades`` this year."""
     need = settings.redlist_consecutive_years
     years = list(range(year - need + 1, year + 1))
     ids = [s.id for s in subjects]
@@ -887,15 +891,40 @@ def _update_redlist(
         )
     ).all()
     excellent: dict[int, set[int]] = {}
+    current: dict[int, str] = {}
     for subject_id, y, grade in grades:
         if grade == "excellent":
             excellent.setdefault(subject_id, set()).add(y)
+        if y == year:
+            current[subject_id] = grade
+    active: dict[tuple[int, str], list[Measure]] = {}
+    for measure in tx.session.execute(
+        select(Measure).where(
+            Measure.subject_id.in_(ids),
+            Measure.kind.in_((REDLIST, KEY_MONITORING)),
+            Measure.status == ACTIVE,
+        )
+    ).scalars():
+        active.setdefault((measure.subject_id, measure.kind), []).append(measure)
+    lapsed = {
+        subject_id
+        for (subject_id,) in tx.session.execute(
+            select(DesignatedInstitution.subject_id).where(
+                DesignatedInstitution.subject_id.in_(ids),
+                DesignatedInstitution.status != "designated",
+            )
+        )
+    }
     for subject in subjects:
-        qualifies = excellent.get(subject.id, set()) >= set(years)
+        qualifies = (
+            excellent.get(subject.id, set()) >= set(years)
+            and not subject.arrears_months
+            and subject.id not in lapsed
+        )
         if qualifies:
             bad = [r for r in _bad_records(tx, subject) if r.category not in NOT_COUNTED]
             qualifies = not _in_force(bad, on)
-        listed = [m for m in _measures(tx, subject, (REDLIST,)) if m.status == ACTIVE]
+        listed = active.get((subject.id, REDLIST), [])
         if qualifies and not listed:
             _add_measure(
                 tx,
@@ -909,7 +938,24 @@ def _update_redlist(
             )
         elif listed and not qualifies:
             for measure in listed:
-                _lift(tx, subject, measure, on, f"not excellent {need} consecutive years to {year}")
+                _lift(tx, subject, measure, on, f"red-list conditions not met in {year}")
+        monitored = active.get((subject.id, KEY_MONITORING), [])
+        this_grade = current.get(subject.id)
+        if this_grade in settings.monitored_grades and not monitored:
+            _add_measure(
+                tx,
+                subject,
+                KEY_MONITORING,
+                on,
+                None,
+                f"graded {this_grade} for {year}: key monitoring, warning interview with a "
+                "rectification deadline",
+                None,
+                on,
+            )
+        elif monitored and this_grade is not None and this_grade not in settings.monitored_grades:
+            for measure in monitored:
+                _lift(tx, subject, measure, on, f"graded {this_grade} for {year}")
 
 
 def _bad_records(tx: Tx, subject: CreditSubject) -> list[CreditRecord]:
@@ -1248,6 +1294,27 @@ def archive(store: Store, subject_key: str) -> dict[str, Any]:
             "notifications": _rows(notices, Notification),
             "objections": _rows(objections, Objection),
         }
+
+
+def list_subjects(store: Store, *, kind: str | None = None) -> pd.DataFrame:
+    """Credit subjects with their latest grade (for consoles and exports)."""
+    query = select(
+        CreditSubject.id,
+        CreditSubject.kind,
+        CreditSubject.credit_key,
+        CreditSubject.local_code,
+        CreditSubject.name,
+        CreditSubject.category,
+    ).order_by(CreditSubject.id)
+    if kind:
+        query = query.where(CreditSubject.kind == kind)
+    with store.read() as session:
+        rows = session.execute(query).all()
+    frame = pd.DataFrame(
+        rows, columns=["subject_id", "kind", "credit_key", "local_code", "name", "category"]
+    )
+    grades = latest_grades(store)[["subject_id", "year", "grade"]]
+    return frame.merge(grades, on="subject_id", how="left")
 
 
 def latest_grades(store: Store) -> pd.DataFrame:

@@ -383,6 +383,39 @@ def load_plan(store: Store, plan_id: int) -> PlanResult:
     )
 
 
+def list_plans(store: Store) -> pd.DataFrame:
+    """Stored plans, newest first: date, ratio, seed, who drew them and how many targets."""
+    from sqlalchemy import func
+
+    with store.read() as session:
+        rows = session.execute(
+            select(
+                Plan.id,
+                Plan.plan_date,
+                Plan.base_ratio,
+                Plan.seed,
+                Plan.created_by,
+                Plan.created_at,
+                func.count(PlanTarget.id),
+            )
+            .outerjoin(PlanTarget, PlanTarget.plan_id == Plan.id)
+            .group_by(Plan.id)
+            .order_by(Plan.id.desc())
+        ).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "plan_id",
+            "plan_date",
+            "base_ratio",
+            "seed",
+            "created_by",
+            "created_at",
+            "targets",
+        ],
+    )
+
+
 def write_plan(result: PlanResult, out: Path) -> None:
     """Write the plan: CSV (targets) or XLSX (targets, ratios per grade, seed and method)."""
     out.parent.mkdir(parents=True, exist_ok=True)

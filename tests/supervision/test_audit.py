@@ -54,3 +54,14 @@ def test_a_row_inserted_outside_the_services_is_detected(
         "values ('X', 'x', '', true, '2026-01-01 00:00:00+00')",
     )
     assert "inspectors row X was written outside the audit log" in verify_audit(store).problems
+
+
+def test_the_migrations_create_exactly_the_declared_schema(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from supervision.db import Base
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

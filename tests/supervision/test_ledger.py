@@ -411,3 +411,29 @@ def test_a_year_the_calendar_does_not_cover_counts_monday_to_friday_unless_stric
     assert add_working_days(date(2099, 1, 2), 1) == date(2099, 1, 5)  # Friday → Monday
     with pytest.raises(RuleError, match="no holidays for 2099"):
         is_working_day(date(2099, 1, 2), strict=True)
+
+
+def test_arrears_keep_an_excellent_employer_off_the_red_list(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    institution(store, 1)
+    institution(store, 2, local_code="E002", arrears_months=2)
+    for year in (2023, 2024, 2025):
+        ledger.grade_subjects(store, year=year, on=date(year, 12, 31), actor="c", settings=settings)
+    listed = ledger.current_measures(store, on=date(2025, 12, 31))
+    assert listed.loc[listed["measure"] == "redlist", "local_code"].tolist() == ["H001"]
+
+
+def test_a_poor_grade_makes_a_key_monitoring_target_until_the_grade_improves(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    code = institution(store, 1)
+    _bad(store, settings, code, date(2025, 6, 1), severity="severe")
+    ledger.grade_subjects(store, year=2025, on=date(2025, 6, 1), actor="c", settings=settings)
+    measures = ledger.current_measures(store, on=date(2025, 6, 1))
+    assert set(measures["measure"]) == {"blacklist", "key_monitoring"}
+    assert set(measures["grade"]) == {"poor"}
+    ledger.grade_subjects(store, year=2031, on=date(2031, 1, 1), actor="c", settings=settings)
+    assert "key_monitoring" not in set(
+        ledger.current_measures(store, on=date(2031, 1, 1))["measure"]
+    )
