@@ -236,7 +236,7 @@ def count_shared_physicians(dataset: Dataset, settings: ProviderNetworkSettings)
     edges = edges.assign(other_size=edges["inst_other"].map(size).astype("float64"))
     e = edges.groupby("inst")
 
-    codes = pd.Index(index.union(pd.Index(links["inst"].unique(), dtype="string")))
+    codes = pd.Index(links["inst"].unique(), dtype="string")
     doctors = pd.Index(links["doctor"].unique(), dtype="string")
     rows = codes.get_indexer(links["inst"])
     cols = doctors.get_indexer(links["doctor"]) + len(codes)
@@ -262,6 +262,9 @@ def count_shared_physicians(dataset: Dataset, settings: ProviderNetworkSettings)
         share = counts / counts.groupby(level=0).transform("sum")
         columns["inst_attending_hhi"] = (share**2).groupby(level=0).sum()
         columns["inst_top_attending_share"] = share.groupby(level=0).max()
+    else:
+        columns["inst_attending_hhi"] = pd.Series(dtype="float64")
+        columns["inst_top_attending_share"] = pd.Series(dtype="float64")
     return _frame(index, columns)
 
 
@@ -307,10 +310,11 @@ def count_claims_after_death(dataset: Dataset, settings: ProviderNetworkSettings
     s = dataset.settlements
     persons = dataset.persons
     index = _institutions(dataset)
-    if "dead_date" not in persons:
-        return _frame(index, {})
-    death = persons.set_index(persons["psn_no"].astype("string"))["dead_date"]
-    died = s["psn_no"].astype("string").map(death)
+    if "dead_date" in persons:
+        death = persons.set_index(persons["psn_no"].astype("string"))["dead_date"]
+        died = s["psn_no"].astype("string").map(death[~death.index.duplicated()])
+    else:
+        died = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     after = (s["begndate"] > died).fillna(False).astype("float64")
     inst = s["fixmedins_code"].astype("string")
     return _frame(
@@ -475,6 +479,78 @@ SIGNAL_FUNCTIONS = (
     profile_patients,
 )
 """Every institution signal function of this module, in documentation order."""
+
+SIGNAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "measure_institution_volume": (
+        "inst_settlements",
+        "inst_persons",
+        "inst_fund_pay_total",
+        "inst_settlements_per_person",
+    ),
+    "count_shared_persons": (
+        "inst_shared_person_share",
+        "inst_institutions_per_person",
+        "inst_person_sharing_institutions",
+        "inst_person_sharing_volume",
+        "inst_person_sharing_max_size",
+    ),
+    "count_shared_physicians": (
+        "inst_physicians",
+        "inst_settlements_per_physician",
+        "inst_shared_physician_share",
+        "inst_physician_sharing_institutions",
+        "inst_physician_sharing_volume",
+        "inst_physician_component_institutions",
+        "inst_attending_hhi",
+        "inst_top_attending_share",
+    ),
+    "count_overlapping_stays": (
+        "inst_stays_overlapping_elsewhere",
+        "inst_stays_overlapping_elsewhere_share",
+        "inst_stays_overlapping_same",
+        "inst_stays_overlapping_same_share",
+    ),
+    "count_claims_after_death": (
+        "inst_settlements_after_death",
+        "inst_settlements_after_death_share",
+    ),
+    "profile_stays": (
+        "inst_stay_cost_mean",
+        "inst_stay_cost_sd",
+        "inst_stay_cost_max",
+        "inst_stay_length_mean",
+        "inst_stay_length_sd",
+        "inst_stay_length_max",
+        "inst_stay_daily_cost_mean",
+        "inst_stay_daily_cost_sd",
+        "inst_stay_daily_cost_max",
+        "inst_stay_cost_peer_z",
+        "inst_stay_length_peer_z",
+        "inst_stay_daily_cost_peer_z",
+    ),
+    "measure_code_diversity": (
+        "inst_diagnoses_per_settlement",
+        "inst_top_diagnosis_share",
+        "inst_surgery_items",
+        "inst_surgery_lines_per_settlement",
+        "inst_surgery_settlement_share",
+        "inst_surgery_lines_max",
+    ),
+    "count_repeated_claims": (
+        "inst_repeated_claims",
+        "inst_repeated_claim_share",
+        "inst_quick_readmissions",
+        "inst_quick_readmission_share",
+    ),
+    "profile_patients": (
+        "inst_patient_age_mean",
+        "inst_patient_age_sd",
+        "inst_patient_male_share",
+        "inst_patient_deceased_share",
+        "inst_patient_other_region_share",
+    ),
+}
+"""The columns each signal function returns, in order (what the registry declares)."""
 
 
 def build_provider_signals(
