@@ -124,6 +124,7 @@ class Application:
     def check(self, items: list[SettlementIn]) -> list[CheckResult]:
         """Score settlements with the champion: per-pattern scores, flags, recommendation.
 
+        The catalogue (item limits) is the evidence dataset's, when the service has one.
         The settlements are validated as intake does; one that breaks the contract (or whose
         person, institution or fee lines do) comes back ``invalid`` with its problems and is
         not scored. The others are scored together, as the pyfunc model scores a dataset.
@@ -136,7 +137,8 @@ class Application:
 
         scorer = self.scorer()
         frames = to_frames(items)
-        dataset = Dataset(**frames)
+        reference = self.evidence()
+        dataset = Dataset(**frames, catalog=reference.catalog if reference is not None else None)
         result = validate_dataset(dataset, self.intake, self.pseudonym_key)
         problems = _problems_by_settlement(result.quarantine, frames)
         accepted = result.dataset

@@ -74,12 +74,16 @@ def console_client(application: Application) -> Iterator[TestClient]:
         yield client
 
 
-@functools.cache
 def service_asgi() -> Any:
-    """The service's ASGI app, built once per process (BentoML registers its metrics once)."""
+    """A fresh ASGI app of the service (as ``FundGuard.to_asgi()``), without Prometheus
+    metrics, which BentoML can register only once per process; fresh, because the adaptive
+    batcher binds to the event loop of the client that first calls /score."""
+    from _bentoml_impl.server.app import ServiceAppFactory
+
     from serving.service import FundGuard
 
-    return FundGuard.to_asgi()
+    FundGuard.inject_config()  # type: ignore[attr-defined]
+    return ServiceAppFactory(FundGuard, is_main=True, enable_metrics=False)()
 
 
 @pytest.fixture
@@ -114,3 +118,31 @@ def casework(application: Application) -> Application:
     opened = open_cases(application.store(), small_leads(), actor="scoring (system)")
     assert opened.opened == 3
     return application
+
+
+@pytest.fixture(scope="session")
+def registry_world(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A synthetic world trained and promoted to @champion in a temporary MLflow (slow)."""
+    from .trained import build_registry_world
+
+    return build_registry_world(tmp_path_factory.mktemp("registry"))
+
+
+@pytest.fixture
+def champion_application(application: Application, registry_world: Any) -> Application:
+    """The application loading the registry world's @champion, with the world as evidence."""
+    from dataclasses import replace
+
+    served = replace(application, training=registry_world.training, _scorer=None)
+    served.use_evidence(registry_world.dataset)
+    return served
+
+
+@pytest.fixture
+def champion_client(
+    champion_application: Application, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestClient]:
+    """The whole service in-process over the champion application."""
+    monkeypatch.setattr(application_module, "_current", champion_application)
+    with TestClient(service_asgi()) as client:
+        yield client
