@@ -437,3 +437,49 @@ def test_a_poor_grade_makes_a_key_monitoring_target_until_the_grade_improves(
     assert "key_monitoring" not in set(
         ledger.current_measures(store, on=date(2031, 1, 1))["measure"]
     )
+
+
+def test_a_corrected_record_is_kept_and_its_replacement_adjusts_the_blacklist(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    key = _person(store)
+    wrong = _bad(store, settings, key, date(2025, 5, 1), severity="severe")
+    assert "blacklist" in {m[0] for m in _active(store, key, date(2025, 5, 2))}
+    new = ledger.correct_record(
+        store,
+        wrong,
+        reason="severity misread",
+        severity="serious",
+        actor="chief",
+        settings=settings,
+        on=date(2025, 5, 2),
+    )
+    bad = ledger.archive(store, key)["bad"]
+    assert [(r["status"], r["severity"]) for r in bad] == [
+        ("corrected", "severe"),
+        ("in_force", "serious"),
+    ]
+    assert bad[0]["status_reason"] == "severity misread" and new.corrects_id == wrong
+    assert "blacklist" not in {m[0] for m in _active(store, key, date(2025, 5, 2))}
+    with pytest.raises(RuleError, match="already corrected"):
+        ledger.revoke_record(store, wrong, reason="x", actor="chief", settings=settings)
+
+
+def test_a_region_overrides_the_numbers_through_the_settings_file(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fundguard.settings import load_settings
+
+    config = tmp_path / "region.toml"
+    config.write_text(
+        "[supervision]\nrecord_validity_years = 3\nremoval_working_days = 7\n"
+        "pattern_severity = { bed_hanging = 'severe', split_billing = 'severe', "
+        "card_lending = 'severe', over_prescription = 'general', other = 'severe' }\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FUNDGUARD_CONFIG", str(config))
+    monkeypatch.setenv("FUNDGUARD_SUPERVISION__OBJECTION_FILE_DAYS", "10")
+    loaded = load_settings().supervision
+    assert (loaded.record_validity_years, loaded.removal_working_days) == (3, 7)
+    assert loaded.pattern_severity["bed_hanging"] == "severe"
+    assert loaded.objection_file_days == 10
