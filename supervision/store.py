@@ -258,6 +258,8 @@ class AuditReport:
     entries: int
     rows: int
     problems: tuple[str, ...]
+    head: str = GENESIS
+    """Hash of the last entry: record it elsewhere (a report, a notary) to anchor the chain."""
 
     @property
     def ok(self) -> bool:
@@ -303,4 +305,4 @@ def verify_audit(store: Store) -> AuditReport:
             for entity, entity_id in last_digest:
                 if entity == name and entity_id not in seen:
                     problems.append(f"{name} row {entity_id} was deleted")
-    return AuditReport(entries=count, rows=rows, problems=tuple(problems))
+    return AuditReport(entries=count, rows=rows, problems=tuple(problems), head=prev)

@@ -92,6 +92,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(_registry_app(), name="registry")
     app.add_typer(_inspectors_app(), name="inspectors")
     _plan_command(app)
+    app.add_typer(_plans_app(), name="plans")
 
 
 # --- db -----------------------------------------------------------------------------------
@@ -792,3 +793,38 @@ def _plan_command(app: typer.Typer) -> None:
                 "file": out or "-",
             },
         )
+
+
+def _plans_app() -> typer.Typer:
+    from supervision import planner
+
+    app = typer.Typer(
+        help="Stored 双随机 plans: list them, show or publish one.", no_args_is_help=True
+    )
+
+    @app.command("list")
+    def list_() -> None:
+        """Stored plans, newest first."""
+        _show(planner.list_plans(_store()), "plans")
+
+    @app.command("show")
+    def show(
+        plan_id: int, out: Path | None = typer.Option(None, help="Write the plan as .csv or .xlsx.")
+    ) -> None:
+        """A stored plan's targets, inspectors, seed and method (for publication, 一公开)."""
+        result = planner.load_plan(_store(), plan_id)
+        _show(result.targets, f"plan {plan_id} of {result.plan_date}", 1000)
+        if out:
+            planner.write_plan(result, out)
+        summary(
+            "plan",
+            {
+                "plan": plan_id,
+                "seed": result.seed,
+                "base ratio": result.base_ratio,
+                "method": result.method,
+                "file": out or "-",
+            },
+        )
+
+    return app

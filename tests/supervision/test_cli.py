@@ -103,6 +103,8 @@ def test_walk_through_from_leads_to_a_confirmed_case_a_grade_and_a_plan(
     run("ledger", "blacklist-report", "--quarter", "2026Q4", "--out", str(tmp_path / "b.xlsx"))
     run("ledger", "warnings", "--out", str(tmp_path / "w.csv"))
     assert "blacklist" in set(pd.read_csv(tmp_path / "w.csv")["measure"])
+    assert "plan.xlsx" not in run("plans", "show", "1", "--out", str(tmp_path / "again.csv"))
+    assert pd.read_csv(tmp_path / "again.csv")["inspectors"].notna().all()
     assert "problems  0" in run("ledger", "verify")
 
 
