@@ -221,3 +221,18 @@ def test_import_cms_command_prints_the_reconciliation(sample: Path, tmp_path: Pa
     assert "import reconciliation" in result.output
     assert "duplicate ClaimID" in result.output
     assert (tmp_path / "o" / "settlements.parquet").exists()
+
+
+def test_intake_accepts_the_import_except_claimants_without_a_birth_date(sample: Path) -> None:
+    from settlements.config import IntakeSettings
+    from settlements.intake import validate_dataset
+
+    result = validate_dataset(import_cms(sample).dataset, IntakeSettings())
+    r = result.reconciliation
+
+    assert all(t.read == t.accepted + t.quarantined for t in r.values())
+    assert (r["persons"].read, r["persons"].quarantined) == (4, 1)  # placeholder B9
+    assert r["persons"].reasons == {"brdy is missing": 1}
+    assert r["settlements"].quarantined == 1  # C3, B9's claim
+    assert r["fee_details"].quarantined == 2  # C3's two lines
+    assert r["institutions"].quarantined == r["labels"].quarantined == 0

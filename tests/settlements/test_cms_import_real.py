@@ -68,3 +68,23 @@ def test_real_import_reconciles_and_fee_lines_add_up(result) -> None:
     totals = fees.groupby("setl_id")["det_item_fee_sumamt"].sum()
     claims = result.dataset.settlements.set_index("setl_id")["medfee_sumamt"]
     assert (totals.reindex(claims.index) == claims).all()
+
+
+def test_intake_quarantines_only_the_claims_of_unrecorded_beneficiaries(result) -> None:
+    from settlements.config import IntakeSettings
+    from settlements.intake import validate_dataset
+
+    checked = validate_dataset(result.dataset, IntakeSettings())
+    r = checked.reconciliation
+    placeholders = result.dataset.persons["brdy"].isna()
+    unrecorded = result.dataset.settlements["psn_no"].isin(
+        result.dataset.persons.loc[placeholders, "psn_no"]
+    )
+
+    assert checked.usable
+    assert all(t.read == t.accepted + t.quarantined for t in r.values())
+    assert r["persons"].quarantined == placeholders.sum() == 1_127
+    assert r["settlements"].quarantined == unrecorded.sum() == 1_256
+    assert r["settlements"].reasons == {"person quarantined": 1_256}
+    assert r["institutions"].quarantined == r["labels"].quarantined == 0
+    assert r["labels"].accepted == 1_667
