@@ -26,6 +26,17 @@ def pseudonym(value: str, key: bytes) -> str:
     return hmac.digest(key, value.encode("utf-8"), "sha256").hex()[:PSEUDONYM_LENGTH]
 
 
+def certno_pseudonym(certno: str, key: bytes) -> str:
+    """The pseudonym intake gives this resident ID number: for the credit ledger, which
+    must name an individual by the same pseudonym as the scored data."""
+    return pseudonym(normalise_certno(pd.Series([certno])).iloc[0], key)
+
+
+def name_pseudonym(name: str, key: bytes) -> str:
+    """The pseudonym intake gives this person's name."""
+    return pseudonym(normalise_name(pd.Series([name])).iloc[0], key)
+
+
 def normalise_certno(values: pd.Series) -> pd.Series:
     """Resident ID numbers as ``stdnum.cn.ric.compact`` writes them: no spaces or dashes,
     upper-case check letter, so that formatting does not change the pseudonym."""

@@ -174,3 +174,11 @@ def test_identifiers_in_extra_columns_of_other_tables_are_pseudonymised_too() ->
     assert accepted.certno.iloc[0] == result.dataset.persons.certno.iloc[0]
     assert "张三" not in accepted.to_csv()
     assert result.invalid_certno == 0
+
+
+def test_the_ledger_can_compute_the_pseudonym_intake_gave_a_resident_id() -> None:
+    from settlements.pseudonym import certno_pseudonym
+
+    result = validate_dataset(world(CERTNOS), IntakeSettings(), b"k")
+
+    assert certno_pseudonym("110105 19491231 002x", b"k") == result.dataset.persons.certno.iloc[0]
