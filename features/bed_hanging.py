@@ -126,9 +126,12 @@ def elsewhere_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     ]
     count = np.bincount(hit["sv"].to_numpy(), minlength=len(visits)).astype("float64")
     out["bh_settlements_elsewhere"] = count
-    out["bh_elsewhere_flag"] = count >= s.elsewhere_min_settlements
+    if s.elsewhere_regular_medicine_exempt:
+        hit = hit.loc[~_regular_medicine(pf, hit)]
+    counted = np.bincount(hit["sv"].to_numpy(), minlength=len(visits))
+    out["bh_elsewhere_flag"] = counted >= s.elsewhere_min_settlements
     ev = []
-    hit = hit.loc[count[hit["sv"].to_numpy()] >= s.elsewhere_min_settlements]
+    hit = hit.loc[counted[hit["sv"].to_numpy()] >= s.elsewhere_min_settlements]
     if len(hit):
         ov = hit["ov"].to_numpy()
         o = visits.iloc[ov]
@@ -153,6 +156,26 @@ def elsewhere_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         ids = "mdtrt_id=" + vis.index.to_series() + "; setl_id=" + id_list.reindex(sv).to_numpy()
         ev.append(evidence(Level.VISIT, "bh_elsewhere_flag", P, vis.index, text, ids))
     return Signals(out, concat_evidence(ev))
+
+
+def _regular_medicine(pf: PersonFrames, hit: pd.DataFrame) -> np.ndarray:
+    """Which (stay, other visit) pairs are pharmacy purchases of drugs the person had already
+    bought before the stay: the regular medicine a relative may fetch."""
+    visits = pf.visits
+    pharmacy = visits["is_pharmacy"].to_numpy()[hit["ov"].to_numpy()]
+    if not pharmacy.any():
+        return np.zeros(len(hit), dtype=bool)
+    lines = pf.lines
+    drug = lines.loc[lines["is_drug"].to_numpy(), ["v", "psn_i", "item_i", "day"]]
+    first = drug.groupby(["psn_i", "item_i"])["day"].min().rename("first").reset_index()
+    ph = hit.loc[pharmacy, ["sv", "ov", "begndate"]].reset_index(names="pair")
+    bought = ph.merge(drug[["v", "psn_i", "item_i"]], left_on="ov", right_on="v")
+    bought = bought.merge(first, on=["psn_i", "item_i"], how="left")
+    bought["known"] = (bought["first"] < bought["begndate"]).fillna(False)
+    regular = bought.groupby("pair")["known"].all()
+    out = pd.Series(False, index=hit.index)
+    out.loc[regular.index[regular.to_numpy(bool)]] = True
+    return out.to_numpy(bool)
 
 
 def daily_cost_signals(pop: Population, s: FeatureSettings) -> Signals:

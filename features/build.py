@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -49,7 +50,9 @@ def check_input(dataset: Dataset) -> None:
     import pandera.errors
 
     try:
-        check_dataset(dataset)
+        with warnings.catch_warnings():  # pandera's optional pyspark integration warns
+            warnings.simplefilter("ignore", FutureWarning)
+            check_dataset(dataset)
     except (pandera.errors.SchemaErrors, pandera.errors.SchemaError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(

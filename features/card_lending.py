@@ -299,22 +299,29 @@ def frequency_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     return Signals(out, concat_evidence(ev))
 
 
-def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
-    """Many different persons settled at one institution within a few minutes."""
+def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, pd.Series]:
+    """Distinct persons per (institution, time window), with the institution's usual
+    window, and each visit's window."""
     visits = pop.visits
-    inst = pop.institution_index
     window = pd.Timedelta(minutes=s.card_burst_window_minutes)
     bucket = visits["first_setl_time"].dt.floor(window)
     per = pd.DataFrame(
         {"i": visits["fixmedins_code"].to_numpy(), "b": bucket.to_numpy(), "p": visits["psn_no"]}
     )
     n = per.groupby(["i", "b"])["p"].nunique().rename("n").reset_index()
-    usual = n.groupby("i")["n"].median()
+    n["usual"] = n.groupby("i")["n"].transform("median").clip(lower=1)
+    n["burst"] = (n["n"] >= s.card_burst_min_persons) & (n["n"] / n["usual"] >= s.card_burst_ratio)
+    return n, bucket
+
+
+def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
+    """Many different persons settled at one institution within a short window."""
+    inst = pop.institution_index
+    n, _ = _bursts(pop, s)
     top = n.sort_values("n", ascending=False).drop_duplicates("i").set_index("i")
-    ratio = top["n"] / usual.reindex(top.index).clip(lower=1)
     out = pd.DataFrame(index=inst)
     out["cl_inst_card_burst_persons"] = top["n"].reindex(inst).fillna(0).astype("float64")
-    flag = (top["n"] >= s.card_burst_min_persons) & (ratio >= s.card_burst_ratio)
+    flag = top["burst"]
     out["cl_inst_card_burst_flag"] = flag.reindex(inst, fill_value=False).astype(bool)
     ev = []
     if flag.any():
@@ -328,7 +335,7 @@ def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
             + f"{s.card_burst_window_minutes} minutes from "
             + f["b"].dt.strftime("%Y-%m-%d %H:%M")
             + " (usually "
-            + num_text(usual.reindex(f.index), 0)
+            + num_text(f["usual"], 0)
             + ")"
         )
         ids = (
@@ -338,6 +345,37 @@ def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
             + f["b"].dt.strftime("%Y-%m-%d %H:%M")
         )
         ev.append(evidence(Level.INSTITUTION, "cl_inst_card_burst_flag", P, f.index, text, ids))
+    return Signals(out, concat_evidence(ev))
+
+
+def card_burst_visit_signals(pop: Population, s: FeatureSettings) -> Signals:
+    """Visits settled inside a burst of many persons' cards at their institution."""
+    visits = pop.visits
+    n, bucket = _bursts(pop, s)
+    key = pd.MultiIndex.from_arrays([visits["fixmedins_code"].to_numpy(), bucket.to_numpy()])
+    table = n.set_index(["i", "b"])
+    size = table["n"].reindex(key).to_numpy(dtype="float64")
+    burst = table["burst"].reindex(key).fillna(False).to_numpy(bool)
+    out = pd.DataFrame(index=visits.index)
+    out["cl_burst_window_persons"] = size
+    out["cl_card_burst_visit_flag"] = burst
+    ev = []
+    if burst.any():
+        vis = visits.loc[burst]
+        text = (
+            "Visit "
+            + vis.index.to_series()
+            + " at "
+            + vis["fixmedins_code"]
+            + " settled "
+            + vis["first_setl_time"].dt.strftime("%Y-%m-%d %H:%M")
+            + " among "
+            + num_text(pd.Series(size[burst], index=vis.index))
+            + " different persons' cards within "
+            + f"{s.card_burst_window_minutes} minutes"
+        )
+        ids = "mdtrt_id=" + vis.index.to_series() + "; setl_id=" + vis["first_setl_id"]
+        ev.append(evidence(Level.VISIT, "cl_card_burst_visit_flag", P, vis.index, text, ids))
     return Signals(out, concat_evidence(ev))
 
 

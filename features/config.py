@@ -68,6 +68,14 @@ class FeatureSettings(BaseModel):
             "and discharge that flag the stay (at work or at home during the stay)."
         ),
     )
+    elsewhere_regular_medicine_exempt: bool = Field(
+        default=True,
+        description=(
+            "A pharmacy purchase during the stay of only drugs the person had bought before "
+            "the stay (the regular medicine a relative may fetch with the card) does not flag "
+            "the stay; it still counts in bh_settlements_elsewhere."
+        ),
+    )
     beds_occupancy_limit: float = Field(
         default=1.0,
         gt=0,
@@ -151,7 +159,7 @@ class FeatureSettings(BaseModel):
 
     # --- card lending 出借、冒用医保凭证 -------------------------------------------------
     max_travel_speed_kmh: float = Field(
-        default=200.0,
+        default=120.0,
         gt=0,
         description=(
             "Two settlements of one person at institutions further apart than a traveller at "
@@ -159,7 +167,7 @@ class FeatureSettings(BaseModel):
         ),
     )
     min_travel_distance_km: float = Field(
-        default=30.0,
+        default=50.0,
         ge=0,
         description="Institutions closer than this are never impossible presence (same city).",
     )
@@ -185,12 +193,12 @@ class FeatureSettings(BaseModel):
         description="Visits in the busiest month needed before a rise in frequency is flagged.",
     )
     card_burst_window_minutes: int = Field(
-        default=10,
+        default=60,
         ge=1,
         description="Time window (minutes) in which many different persons' cards are settled.",
     )
     card_burst_min_persons: int = Field(
-        default=8,
+        default=10,
         ge=2,
         description=(
             "Different persons settled at one institution in one card_burst_window_minutes "

@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-import pandas as pd
-
 from features import (
     bed_hanging,
     card_lending,
@@ -553,6 +551,32 @@ _GROUPS: tuple[SignalGroup, ...] = (
         ),
     ),
     SignalGroup(
+        card_lending.card_burst_visit_signals,
+        "population",
+        (
+            _s(
+                "cl_burst_window_persons",
+                CL,
+                V,
+                "Different persons settled at the visit's institution in the visit's "
+                "card_burst_window_minutes window.",
+                "Many persons' cards settled in a burst (card collection).",
+                "{value:.0f} persons' cards settled in the same window",
+                settings=("card_burst_window_minutes",),
+            ),
+            _s(
+                "cl_card_burst_visit_flag",
+                CL,
+                V,
+                "The visit was settled inside a card burst at its institution.",
+                "Card collection: the card was settled in a burst of many persons' cards.",
+                "settled in a burst of many persons' cards",
+                "flag",
+                ("card_burst_window_minutes", "card_burst_min_persons", "card_burst_ratio"),
+            ),
+        ),
+    ),
+    SignalGroup(
         card_lending.same_basket_signals,
         "population",
         (
@@ -882,17 +906,22 @@ NETWORK_COLUMNS: dict[str, tuple[str, ...]] = {
 """The columns each ``features.provider_network`` function returns."""
 
 
-def _network_compute(fn: Callable[..., pd.DataFrame]) -> Callable[..., Any]:
-    """A dataset-stage compute: the provider-network function with its settings section."""
+@dataclass(frozen=True)
+class NetworkSignal:
+    """A dataset-stage compute: one ``features.provider_network`` function, called with the
+    ``provider_network`` section of the settings (picklable, unlike a closure)."""
 
-    def compute(dataset: Dataset, s: Any) -> Any:
+    function: str
+
+    @property
+    def __name__(self) -> str:
+        return self.function
+
+    def __call__(self, dataset: Dataset, s: Any) -> Any:
         from features.common import Signals, empty_evidence
 
+        fn = getattr(provider_network, self.function)
         return Signals(fn(dataset, s.provider_network), empty_evidence())
-
-    compute.__name__ = fn.__name__
-    compute.__doc__ = fn.__doc__
-    return compute
 
 
 def _network_groups() -> tuple[SignalGroup, ...]:
@@ -912,7 +941,7 @@ def _network_groups() -> tuple[SignalGroup, ...]:
             )
             for column in NETWORK_COLUMNS[fn.__name__]
         )
-        groups.append(SignalGroup(_network_compute(fn), "dataset", specs))
+        groups.append(SignalGroup(NetworkSignal(fn.__name__), "dataset", specs))
     return tuple(groups)
 
 

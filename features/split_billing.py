@@ -8,7 +8,7 @@ import pandas as pd
 from features.common import Signals, concat_evidence, day_text, evidence, listing, num_text
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames
+from features.frames import DAY, PersonFrames, diagnosis_chapter
 from settlements.schema import EMERGENCY_MED_TYPES, OUTPATIENT_MED_TYPES
 
 P = Pattern.SPLIT_BILLING
@@ -136,7 +136,9 @@ def quota_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
 
 
 def outpatient_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
-    """Several settlements of one person at one institution on one day, each under the cap."""
+    """Several settlements of one person at one institution on one day for the same diagnosis
+    chapter (one complaint), each under the cap; visits to two departments for two
+    complaints are not split."""
     visits = pf.visits
     setl = pf.settlements
     op = setl.loc[
@@ -152,8 +154,9 @@ def outpatient_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         ],
     ]
     sign = np.where(op["is_refund"].to_numpy(), -1, 1)
-    op = op.assign(sign=sign, amount=op["medfee_sumamt"].where(~op["is_refund"]))
-    key = ["psn_no", "fixmedins_code", "begndate"]
+    chapter = diagnosis_chapter(setl.loc[op.index, "dise_codg"])
+    op = op.assign(sign=sign, amount=op["medfee_sumamt"].where(~op["is_refund"]), chapter=chapter)
+    key = ["psn_no", "fixmedins_code", "begndate", "chapter"]
     grp = op.groupby(key, sort=False)
     op["n_same_day"] = grp["sign"].transform("sum")
     op["max_amount"] = grp["amount"].transform("max")
@@ -181,7 +184,9 @@ def outpatient_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             + h["mdtrt_id"]
             + ": "
             + num_text(h["n_same_day"])
-            + " outpatient settlements of the same person at "
+            + " outpatient settlements of the same person for diagnosis chapter "
+            + h["chapter"]
+            + " at "
             + h["fixmedins_code"]
             + " on "
             + day_text(h["begndate"])
@@ -254,10 +259,9 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     has_limit = "max_daily_cnt" in lines and lines["max_daily_cnt"].notna().any()
     if has_limit:
         svc = lines.loc[lines["max_daily_cnt"].notna().to_numpy(bool) & ~lines["is_drug"]]
-        per = svc.groupby(["psn_i", "day", "item_i"], sort=False).agg(
+        per = svc.groupby(["v", "day", "item_i"], sort=False).agg(
             cnt=("cnt", "sum"),
             limit=("max_daily_cnt", "first"),
-            v=("v", "first"),
             item=("item", "first"),
         )
         per = per.loc[per["cnt"] > per["limit"]].reset_index()

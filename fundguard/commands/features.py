@@ -99,9 +99,12 @@ def report(
     directory: Path = typer.Argument(..., help="Dataset directory with a labels table."),
     out: Path | None = typer.Option(None, "--out", help="Also write the report as markdown."),
 ) -> None:
-    """For each pattern: labelled subjects each rule flag catches, honest subjects it flags."""
+    """For each pattern: labelled subjects each rule flag catches, honest subjects it flags
+    (and, with a synthetic world's truth.parquet, which variants the rules catch)."""
+    import pandas as pd
+
     from features.build import build_features
-    from features.report import report_markdown, rule_report
+    from features.report import report_markdown, rule_report, variant_report
 
     settings, dataset = _read(directory)
     if dataset.labels is None or dataset.labels.empty:
@@ -120,7 +123,20 @@ def report(
     console.print(table)
     if fs.skipped:
         console.print("skipped: " + "; ".join(f"{n} ({why})" for n, why in fs.skipped))
+    variants = None
+    truth_file = directory / "truth.parquet"
+    if truth_file.is_file():  # the synthetic world's full truth: variants and look-alikes
+        variants = variant_report(fs, pd.read_parquet(truth_file))
+        vt = Table(title="Variants flagged by any rule of their pattern", title_justify="left")
+        for col in ("pattern", "level", "variant", "severity", "subjects", "flagged", "share"):
+            vt.add_column(col)
+        for v in variants.itertuples(index=False):
+            vt.add_row(
+                v.pattern, v.level, v.variant, v.severity, f"{v.subjects:,}", f"{v.flagged:,}",
+                f"{v.flagged_share:.0%}",
+            )  # fmt: skip
+        console.print(vt)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report_markdown(rep), encoding="utf-8")
+        out.write_text(report_markdown(rep, variants), encoding="utf-8")
         console.print(f"wrote {out}")

@@ -106,5 +106,24 @@ def test_empty_day_share_rolls_up_to_the_institution_and_its_worst_stay(world: W
     inst = fs.frames[Level.INSTITUTION]
     assert inst.loc["H1", "bh_inst_empty_day_stay_share"] == 0.5
     assert inst.loc["H1", "bh_inst_flagged_visits"] == 1
-    assert inst.loc["H1", "bh_inst_amount_at_risk"] == fs.frames[Level.VISIT].loc["M1", "ctx_fund_pay"]
+    assert (
+        inst.loc["H1", "bh_inst_amount_at_risk"] == fs.frames[Level.VISIT].loc["M1", "ctx_fund_pay"]
+    )
     assert inst.loc["H1", "ctx_amount_bed_hanging"] == inst.loc["H1", "bh_inst_amount_at_risk"]
+
+
+def test_relative_fetching_the_regular_medicine_during_the_stay_is_quiet(world: World) -> None:
+    # given a chronic patient who bought drug AMLO before, and buys it again mid-stay; and a
+    # patient buying a new drug mid-stay
+    for psn, item, before in (("P1", "AMLO", True), ("P2", "COLD", False)):
+        if before:
+            sid = world.visit(f"B{psn}", psn_no=psn, inst="Y1", med_type="41", begin="2024-02-01")
+            world.fee(sid, "2024-02-01", item, "09", prd_days=28.0)
+        world.stay(f"M{psn}", "2024-03-01", "2024-03-10", psn_no=psn)
+        sid = world.visit(f"D{psn}", psn_no=psn, inst="Y1", med_type="41", begin="2024-03-05")
+        world.fee(sid, "2024-03-05", item, "09", prd_days=28.0)
+    v = visit_frame(world)
+    # then both count as settlements elsewhere, only the new drug flags the stay
+    assert v.loc["MP1", "bh_settlements_elsewhere"] == 1
+    assert not v.loc["MP1", "bh_elsewhere_flag"]
+    assert v.loc["MP2", "bh_elsewhere_flag"]

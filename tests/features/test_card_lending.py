@@ -111,6 +111,7 @@ def test_new_region_after_a_long_local_history_is_a_history_break(world: World) 
 
 def test_many_cards_settled_in_minutes_flags_card_collection(world: World) -> None:
     # a pharmacy with one customer every hour for two days, then ten cards in five minutes
+    # (the K visits at 10:00-10:04 share the 10:00-11:00 window with none of the U visits)
     for h in range(48):
         world.visit(f"U{h}", psn_no=f"Q{h}", inst="Y1", med_type="41",
                     time=f"2024-03-{1 + h // 24:02d} {h % 24:02d}:30:00")  # fmt: skip
@@ -123,6 +124,9 @@ def test_many_cards_settled_in_minutes_flags_card_collection(world: World) -> No
     assert inst.loc["Y1", "cl_inst_card_burst_persons"] == 10
     assert inst.loc["Y1", "cl_inst_card_burst_flag"]
     assert not inst.loc["Y2", "cl_inst_card_burst_flag"]
+    v = fs.frames[Level.VISIT]
+    assert v.loc[[f"K{i}" for i in range(10)], "cl_card_burst_visit_flag"].all()
+    assert not v.loc[["U0", "U30", "Z1"], "cl_card_burst_visit_flag"].any()
 
 
 def test_identical_baskets_of_many_persons_at_one_pharmacy_are_flagged(world: World) -> None:

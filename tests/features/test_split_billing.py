@@ -153,3 +153,10 @@ def test_charging_signals_are_skipped_without_a_catalog(world: World) -> None:
     assert "catalog" in skipped["sb_split_charging_flag"]
     assert "catalog" in skipped["cl_restricted_item_flag"]
     assert "sb_split_charging_flag" not in fs.frames[Level.VISIT]
+
+
+def test_two_departments_for_two_complaints_on_one_day_are_not_split(world: World) -> None:
+    world.visit("V1", begin="2024-03-01", medfee=90.0, dise="M54.5", doctor="D1")
+    world.visit("V2", begin="2024-03-01", medfee=80.0, dise="K29.7", doctor="D2")
+    v = build_features(world.dataset(), check=False).frames[Level.VISIT]
+    assert not v[["sb_split_outpatient_flag"]].any().any()
