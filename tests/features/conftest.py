@@ -192,7 +192,8 @@ class World:
     def limit(self, item: str, list_type: str = "101", **limits: object) -> None:
         """Declare a catalogue item with limits (lmt_gend, max_prd_days, bundle_code ...)."""
         self.catalog = [
-            row for row in (self.catalog or [_catalog_row("BED01", "201")])
+            row
+            for row in (self.catalog or [_catalog_row("BED01", "201")])
             if row["hilist_code"] != item
         ]
         self.catalog.append({**_catalog_row(item, list_type), **limits})
