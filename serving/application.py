@@ -85,6 +85,11 @@ class Application:
         with self._lock:
             self._scorer = scorer
 
+    def forget_scorer(self) -> None:
+        """Load the champion afresh on the next check (after a promotion)."""
+        with self._lock:
+            self._scorer = None
+
     def store(self) -> Store:
         """The supervision store (migrated to head on first use)."""
         with self._lock:

@@ -8,14 +8,16 @@ mounts it at ``/console``; pages live at ``/console/...``, JSON at ``/console/ap
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
 
+from serving import ledgerwork, modelwork
 from serving.application import Application
 from serving.auth import TOKEN_COOKIE, Permission, Role, User
 from serving.casework import LeadFilter, case_view, decide, lead_queue
@@ -94,6 +96,8 @@ def create_console(provider: Callable[[], Application]) -> FastAPI:
         return {"name": user.name, "role": user.role.value}
 
     register_casework(app, provider, authenticate)
+    register_ledger(app, provider, authenticate)
+    register_models(app, provider, authenticate)
     return app
 
 
@@ -290,3 +294,210 @@ def register_casework(
         decide_as(user, case_id, decision)
         flash = quote(f"Case {case_id} {outcome}.")
         return RedirectResponse(f"{base_path(request)}/cases/{case_id}?flash={flash}", 303)
+
+
+def register_ledger(
+    app: FastAPI,
+    provider: Callable[[], Application],
+    authenticate: Callable[[Request], User | None],
+) -> None:
+    """The planner's and auditor's pages and JSON: grades, archives, plans, audit log."""
+
+    def shows(user: User) -> bool:
+        return user.role.value in provider().serving.identifier_roles
+
+    @app.get("/api/grades", tags=["ledger"])
+    def api_grades(
+        kind: str | None = None, user: User = requires(Permission.READ_GRADES, authenticate)
+    ) -> list[dict[str, Any]]:
+        """Every credit subject with its latest grade."""
+        return ledgerwork.grades(provider().store(), shows(user), kind)
+
+    @app.get("/grades", include_in_schema=False)
+    def grades_page(
+        request: Request,
+        kind: str | None = None,
+        user: User = requires(Permission.READ_GRADES, authenticate),
+    ) -> Response:
+        rows = ledgerwork.grades(provider().store(), shows(user), kind)
+        return render(request, "grades.html", subjects=rows, kind=kind or "")
+
+    @app.get("/api/subjects/{key}", tags=["ledger"])
+    def api_subject(
+        key: str, user: User = requires(Permission.READ_ARCHIVE, authenticate)
+    ) -> dict[str, Any]:
+        """A subject's credit archive: records, measures, grade history, objections."""
+        return ledgerwork.subject_archive(provider().store(), key, shows(user))
+
+    @app.get("/subjects/{key}", include_in_schema=False)
+    def subject_page(
+        request: Request, key: str, user: User = requires(Permission.READ_ARCHIVE, authenticate)
+    ) -> Response:
+        found = ledgerwork.subject_archive(provider().store(), key, shows(user))
+        return render(request, "subject.html", key=key, archive=found)
+
+    @app.get("/api/plans", tags=["plans"])
+    def api_plans(
+        user: User = requires(Permission.READ_GRADES, authenticate),
+    ) -> list[dict[str, Any]]:
+        """Stored 双随机 plans, newest first."""
+        return ledgerwork.plans(provider().store())
+
+    @app.get("/api/plans/{plan_id}", tags=["plans"])
+    def api_plan(
+        plan_id: int, user: User = requires(Permission.READ_GRADES, authenticate)
+    ) -> dict[str, Any]:
+        """A plan with its inputs, realised ratios and targets."""
+        return ledgerwork.plan(provider().store(), plan_id, shows(user))
+
+    @app.post("/api/plans", tags=["plans"])
+    def api_draw(
+        request_body: PlanIn, user: User = requires(Permission.WRITE_PLANS, authenticate)
+    ) -> dict[str, Any]:
+        """Draw and store a plan (the same inputs and seed give the same plan)."""
+        application = provider()
+        return ledgerwork.draw(
+            application.store(),
+            application.supervision,
+            actor=user.actor,
+            plan_date=request_body.plan_date,
+            base_ratio=request_body.base_ratio,
+            seed=request_body.seed,
+            show_identifiers=shows(user),
+        )
+
+    @app.get("/plans", include_in_schema=False)
+    def plans_page(
+        request: Request, user: User = requires(Permission.READ_GRADES, authenticate)
+    ) -> Response:
+        return render(
+            request,
+            "plans.html",
+            plans=ledgerwork.plans(provider().store()),
+            can_draw=user.can(Permission.WRITE_PLANS),
+            today=date.today().isoformat(),
+        )
+
+    @app.post("/plans", include_in_schema=False)
+    def draw_form(
+        request: Request,
+        plan_date: str = Form(...),
+        base_ratio: str = Form(...),
+        seed: str = Form(...),
+        user: User = requires(Permission.WRITE_PLANS, authenticate),
+    ) -> Response:
+        try:
+            wanted = PlanIn(plan_date=plan_date, base_ratio=base_ratio, seed=seed)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InputError(f"{first['loc'][0]}: {first['msg']}") from None
+        drawn = api_draw(wanted, user)
+        return RedirectResponse(f"{base_path(request)}/plans/{drawn['plan_id']}", 303)
+
+    @app.get("/plans/{plan_id}", include_in_schema=False)
+    def plan_page(
+        request: Request, plan_id: int, user: User = requires(Permission.READ_GRADES, authenticate)
+    ) -> Response:
+        return render(
+            request, "plan.html", plan=ledgerwork.plan(provider().store(), plan_id, shows(user))
+        )
+
+    @app.get("/api/audit", tags=["audit"])
+    def api_audit(
+        limit: int = Query(200, ge=1, le=5000),
+        user: User = requires(Permission.READ_AUDIT, authenticate),
+    ) -> dict[str, Any]:
+        """The latest audit entries (who changed what, when) and whether the chain verifies."""
+        return ledgerwork.audit_log(provider().store(), limit)
+
+    @app.get("/audit", include_in_schema=False)
+    def audit_page(
+        request: Request, user: User = requires(Permission.READ_AUDIT, authenticate)
+    ) -> Response:
+        return render(request, "audit.html", audit=ledgerwork.audit_log(provider().store(), 200))
+
+
+class PlanIn(BaseModel):
+    """A plan to draw: its date, the base spot-check ratio and the seed of the draw."""
+
+    plan_date: date
+    base_ratio: float = Field(gt=0, le=1)
+    seed: int = Field(ge=0)
+
+
+def register_models(
+    app: FastAPI,
+    provider: Callable[[], Application],
+    authenticate: Callable[[Request], User | None],
+) -> None:
+    """The model owner's pages and JSON: versions, evaluation, plots, promotion."""
+
+    @app.get("/api/models", tags=["models"])
+    def api_models(
+        user: User = requires(Permission.READ_MODELS, authenticate),
+    ) -> dict[str, Any]:
+        """Registered versions, and champion and challenger side by side."""
+        training = provider().training
+        return {
+            "versions": modelwork.versions(training),
+            "compare": modelwork.side_by_side(training),
+        }
+
+    @app.get("/api/models/{number}", tags=["models"])
+    def api_model(
+        number: str, user: User = requires(Permission.READ_MODELS, authenticate)
+    ) -> dict[str, Any]:
+        """One version: aliases, tags, metrics, model card, plot names."""
+        return modelwork.version(provider().training, number)
+
+    @app.get("/models/{number}/plots/{name:path}", tags=["models"])
+    def model_plot(
+        number: str, name: str, user: User = requires(Permission.READ_MODELS, authenticate)
+    ) -> Response:
+        """A PNG plot of the version's held-out evaluation."""
+        application = provider()
+        cache = application.data_dir / "serving" / "plots"
+        return FileResponse(
+            modelwork.plot_file(application.training, number, name, cache),
+            media_type="image/png",
+        )
+
+    @app.get("/models", include_in_schema=False)
+    def models_page(
+        request: Request, user: User = requires(Permission.READ_MODELS, authenticate)
+    ) -> Response:
+        training = provider().training
+        return render(
+            request,
+            "models.html",
+            versions=modelwork.versions(training),
+            compare=modelwork.side_by_side(training),
+            can_promote=user.can(Permission.PROMOTE),
+        )
+
+    def promote_as(user: User, number: str) -> dict[str, Any]:
+        application = provider()
+        outcome = modelwork.promote(application.training, number, user.actor)
+        if outcome["promoted"]:
+            application.forget_scorer()
+        return outcome
+
+    @app.post("/api/models/{number}/promote", tags=["models"])
+    def api_promote(
+        number: str, user: User = requires(Permission.PROMOTE, authenticate)
+    ) -> dict[str, Any]:
+        """Make the version champion if it beats the champion; the service then serves it."""
+        return promote_as(user, number)
+
+    @app.post("/models/{number}/promote", include_in_schema=False)
+    def promote_form(
+        request: Request, number: str, user: User = requires(Permission.PROMOTE, authenticate)
+    ) -> Response:
+        outcome = promote_as(user, number)
+        message = (
+            f"Version {number} is now the champion."
+            if outcome["promoted"]
+            else f"Version {number} did not beat the champion on {outcome['metric']}; "
+            "it stays challenger."
+        )
+        return RedirectResponse(f"{base_path(request)}/models?flash={quote(message)}", 303)

@@ -101,6 +101,7 @@ def casework(application: Application) -> Application:
     """The application with the hand-built world as evidence and its leads opened as cases."""
     from supervision.cases import open_cases
     from supervision.ledger import register_subject
+    from supervision.registry import register_inspector
 
     from .world import small_leads, small_world
 
@@ -115,6 +116,18 @@ def casework(application: Application) -> Application:
         legal_rep_id="110105195001010011",
         actor="registry (system)",
     )
+    register_subject(
+        application.store(),
+        kind="institution",
+        credit_key="91110105MA01ABCDEB",
+        name="第一医院",
+        category="hospital",
+        local_code="H1",
+        legal_rep_name="李四",
+        actor="registry (system)",
+    )
+    for code, name in (("I1", "王五"), ("I2", "赵六")):
+        register_inspector(application.store(), code=code, name=name, actor="registry (system)")
     opened = open_cases(application.store(), small_leads(), actor="scoring (system)")
     assert opened.opened == 3
     return application
