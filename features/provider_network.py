@@ -111,32 +111,30 @@ def _stays(dataset: Dataset) -> pd.DataFrame:
 
 
 def _physician_links(dataset: Dataset) -> pd.DataFrame:
-    """(physician, institution, settlements) from attending physicians and fee-line doctors."""
-    s = dataset.settlements
-    parts = []
-    if "atddr_no" in s:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "setl_id": s["setl_id"].astype("string"),
-                    "doctor": s["atddr_no"].astype("string"),
-                }
-            )
-        )
+    """Distinct (physician, institution) pairs from attending physicians and fee-line doctors.
+
+    Works on integer codes (one hash per key), so that millions of fee lines stay cheap.
+    """
+    s = dataset.settlements.drop_duplicates("setl_id")
+    setl = pd.Index(s["setl_id"].astype("string"))
+    inst_code, inst_names = pd.factorize(s["fixmedins_code"].astype("string"))
     fees = dataset.fee_details
-    parts.append(
-        pd.DataFrame(
-            {
-                "setl_id": fees["setl_id"].astype("string"),
-                "doctor": fees["bilg_dr_codg"].astype("string"),
-            }
-        )
+    position = setl.get_indexer(pd.Index(fees["setl_id"].astype("string")))
+    doctors = [fees["bilg_dr_codg"].astype("string")]
+    insts = [np.where(position >= 0, inst_code[position], -1)]
+    if "atddr_no" in s:
+        doctors.insert(0, s["atddr_no"].astype("string"))
+        insts.insert(0, inst_code)
+    doctor_code, doctor_names = pd.factorize(pd.concat(doctors, ignore_index=True))
+    inst_all = np.concatenate(insts)
+    keep = (doctor_code >= 0) & (inst_all >= 0)
+    pair = np.unique(doctor_code[keep].astype(np.int64) * len(inst_names) + inst_all[keep])
+    return pd.DataFrame(
+        {
+            "doctor": pd.array(np.asarray(doctor_names)[pair // len(inst_names)], dtype="string"),
+            "inst": pd.array(np.asarray(inst_names)[pair % len(inst_names)], dtype="string"),
+        }
     )
-    links = pd.concat(parts, ignore_index=True).dropna().drop_duplicates()
-    inst = s[["setl_id", "fixmedins_code"]].astype("string").set_index("setl_id")
-    links["inst"] = links["setl_id"].map(inst["fixmedins_code"])
-    links = links.dropna(subset=["inst"])
-    return links.groupby(["doctor", "inst"]).size().rename("settlements").reset_index()
 
 
 def _robust_z(values: pd.Series, groups: pd.Series, settings: ProviderNetworkSettings) -> pd.Series:
