@@ -147,6 +147,9 @@ class CreditSubject(Base):
     local_code: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     """fixmedins_code, psn_no or physician code that leads and cases use."""
     name: Mapped[str] = mapped_column(String(200))
+    resident_id: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    """An individual's resident ID number: the ledger, which must name its subjects, keeps the
+    mapping from the pseudonym; it never leaves the archive."""
     category: Mapped[str] = mapped_column(String(32))
     legal_rep_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     legal_rep_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
-from stdnum.cn import uscc
+from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
 from settlements.errors import InputError
@@ -81,6 +81,16 @@ def validate_credit_key(kind: str, credit_key: str) -> str:
     raise InputError(f"kind must be {INSTITUTION} or {INDIVIDUAL}")
 
 
+def validate_resident_id(value: str) -> str:
+    """A resident ID number (18 characters, check digit), compact."""
+    try:
+        return str(ric.validate(value.strip()))
+    except ValidationError as exc:
+        raise InputError(
+            f"{value!r} is not a valid resident ID number ({exc}); check the 18 characters"
+        ) from None
+
+
 def register_subject(
     store: Store,
     *,
@@ -90,6 +100,7 @@ def register_subject(
     category: str,
     actor: str,
     local_code: str | None = None,
+    resident_id: str | None = None,
     legal_rep_name: str | None = None,
     legal_rep_id: str | None = None,
     business_reg_no: str | None = None,
@@ -100,6 +111,12 @@ def register_subject(
 ) -> CreditSubject:
     """Register a credit subject (or update its basic information if its key is known)."""
     key = validate_credit_key(kind, credit_key)
+    if resident_id is not None:
+        if kind != INDIVIDUAL:
+            raise InputError("only an individual has a resident ID number")
+        resident_id = validate_resident_id(resident_id)
+    if legal_rep_id is not None:
+        legal_rep_id = validate_resident_id(legal_rep_id)
     allowed = INSTITUTION_CATEGORIES if kind == INSTITUTION else INDIVIDUAL_CATEGORIES
     if category not in allowed:
         raise InputError(f"category of an {kind} must be one of {', '.join(allowed)}")
@@ -116,6 +133,7 @@ def register_subject(
         subject.category = category
         values = {
             "local_code": local_code,
+            "resident_id": resident_id,
             "legal_rep_name": legal_rep_name,
             "legal_rep_id": legal_rep_id,
             "business_reg_no": business_reg_no,

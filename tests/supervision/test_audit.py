@@ -65,3 +65,19 @@ def test_the_migrations_create_exactly_the_declared_schema(store: Store) -> None
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_a_store_at_the_first_revision_is_upgraded_in_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, inspect
+
+    from supervision.store import migrate, open_store
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(create_engine(url), "0001")
+    assert "resident_id" not in {
+        c["name"] for c in inspect(create_engine(url)).get_columns("credit_subjects")
+    }
+    store = open_store(url)
+    assert "resident_id" in {
+        c["name"] for c in inspect(store.engine).get_columns("credit_subjects")
+    }

@@ -483,3 +483,27 @@ def test_a_region_overrides_the_numbers_through_the_settings_file(
     assert (loaded.record_validity_years, loaded.removal_working_days) == (3, 7)
     assert loaded.pattern_severity["bed_hanging"] == "severe"
     assert loaded.objection_file_days == 10
+
+
+def test_an_individual_s_resident_id_is_checked_and_kept_in_the_archive(store: Store) -> None:
+    with pytest.raises(Exception, match="not a valid resident ID number"):
+        ledger.register_subject(
+            store,
+            kind="individual",
+            credit_key="PS9",
+            name="李四",
+            category="insured",
+            actor="c",
+            resident_id="110101199001011234",
+        )
+    ledger.register_subject(
+        store,
+        kind="individual",
+        credit_key="PS9",
+        name="李四",
+        category="insured",
+        actor="c",
+        resident_id="110101199001011237",
+    )
+    assert ledger.archive(store, "PS9")["basic"]["resident_id"] == "110101199001011237"
+    assert "110101199001011237" not in ledger.current_measures(store, on=date.today()).to_csv()

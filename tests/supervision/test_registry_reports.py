@@ -74,7 +74,7 @@ def test_the_blacklist_report_has_the_rules_columns_as_csv_and_xlsx(
         store,
         3,
         legal_rep_name="王五",
-        legal_rep_id="110101199001011234",
+        legal_rep_id="110101199001011237",
         business_reg_no="110000001234567",
         insured_staff=120,
         arrears_months=4,
