@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.bench_intake                      # 1M settlements, 10M fee lines
     .venv/bin/python -m bench.bench_intake --settlements 100000  # a quick run
     .venv/bin/python -m bench.bench_intake --synthetic 20000     # a settlements.synthetic world
+    .venv/bin/python -m bench.bench_intake --settlements 100000 --csv  # the same as CSV
 
 The dataset is built once under ``fundguard-data/bench/`` and reused: by default with
 vectorised numpy (10 fee lines per settlement as the target asks; valid rows, 0.2 % of fee
@@ -17,11 +18,13 @@ import argparse
 import gc
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from settlements.config import IntakeSettings
@@ -150,6 +153,28 @@ def build(directory: Path, settlements: int, seed: int = 7) -> None:
     pq.write_table(fees, directory / "fee_details.parquet")
 
 
+def _bare_parquet(path: Path) -> pd.DataFrame:
+    return pq.read_table(path).to_pandas()
+
+
+def _bare_csv(path: Path) -> pd.DataFrame:
+    return pacsv.read_csv(path).to_pandas()
+
+
+def _as_csv(
+    files: list[Path], directory: Path
+) -> tuple[list[Path], Path, Callable[[Path], pd.DataFrame]]:
+    """CSV copies of the Parquet tables (written once), and the bare CSV reader."""
+    directory.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for path in files:
+        copy = directory / f"{path.stem}.csv"
+        if not copy.is_file():
+            pacsv.write_csv(pq.read_table(path), copy)
+        copies.append(copy)
+    return copies, directory, _bare_csv
+
+
 def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
@@ -163,6 +188,9 @@ def main() -> None:
         default=None,
         metavar="PERSONS",
         help="bench on a settlements.synthetic world of PERSONS persons instead",
+    )
+    parser.add_argument(
+        "--csv", action="store_true", help="bench the same tables written as CSV instead"
     )
     parser.add_argument("--repeat", type=int, default=2, help="runs of each, best kept")
     parser.add_argument("--dir", type=Path, default=None, help="dataset directory to (re)use")
@@ -179,6 +207,9 @@ def main() -> None:
             build(directory, args.settlements)
         print(f"built {directory} in {time.perf_counter() - started:.1f} s")
     files = [p for p in sorted(directory.glob("*.parquet")) if p.stem != "truth"]
+    bare_read: Callable[[Path], pd.DataFrame] = _bare_parquet
+    if args.csv:
+        files, directory, bare_read = _as_csv(files, directory.with_name(directory.name + "-csv"))
 
     best: dict[str, tuple[float, float]] = {}
 
@@ -194,7 +225,7 @@ def main() -> None:
     rows: dict[str, int] = {}
     for _ in range(args.repeat):  # alternate and keep the best: the machine is shared
         clock = now()
-        frames = [pq.read_table(path).to_pandas() for path in files]
+        frames = [bare_read(path) for path in files]
         timed("bare", clock)
         rows = {path.stem: len(frame) for path, frame in zip(files, frames, strict=True)}
         del frames
@@ -220,7 +251,12 @@ def main() -> None:
         )
     print(f"best of {args.repeat}, alternating          wall      CPU (user+sys)")
     for name, label in (
-        ("bare", "bare pyarrow read_table + to_pandas"),
+        (
+            "bare",
+            "bare pyarrow read_csv + to_pandas"
+            if args.csv
+            else "bare pyarrow read_table + to_pandas",
+        ),
         ("read", "intake reading only"),
         ("intake", "read_dataset (read + validate)"),
     ):
