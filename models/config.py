@@ -59,7 +59,7 @@ class ModelSettings(BaseModel):
         "share one forest fitted on all subjects of the level.",
     )
     cold_start_max_groups: int = Field(
-        default=16,
+        default=4,
         ge=0,
         description="Most peer groups (the largest) that get a forest of their own, which "
         "bounds cold-start fitting time on populations with many peer groups.",

@@ -151,6 +151,12 @@ def _frame(feature_set: FeatureSet, level: Level) -> pd.DataFrame:
     return frame if frame is not None else pd.DataFrame(index=pd.Index([], dtype="string"))
 
 
+def member(values: pd.Index, within: pd.Index) -> np.ndarray:
+    """Which of ``values`` are in ``within`` (a hash lookup; arrow-string ``isin`` is slow)."""
+    lookup = pd.Index(np.asarray(within, dtype=object)).unique()
+    return np.asarray(lookup.get_indexer(np.asarray(values, dtype=object)) >= 0)
+
+
 def subject_groups(feature_set: FeatureSet, level: Level, index: pd.Index) -> np.ndarray:
     """Who must stay on one side of a split: visits by person, doctors by institution."""
     frame = _frame(feature_set, level)

@@ -165,22 +165,26 @@ class ColdStartScorer(BaseEstimator):
     """Ranks subjects without labels: peer-group anomaly blended with the pattern's rule flags.
 
     ``score = flag_weight × share of the pattern's flags fired
-    + (1 - flag_weight) × anomaly percentile within the peer group``, where the anomaly is
-    an IsolationForest fitted per peer group (groups smaller than ``min_peers`` share one
-    forest fitted on everyone, as do groups beyond the ``max_groups`` largest). The score
-    orders subjects; it is not a probability.
-    ``flag_columns`` are the indices of the pattern's flag columns in ``X``.
+    + (1 - flag_weight) × anomaly percentile``. The anomaly looks only at the pattern's own
+    signals (``columns``; all when empty), each first put relative to the subject's peer
+    group (robust z: minus the group median, over the group's interquartile range; groups
+    under ``min_peers`` use the whole population), then scored by an IsolationForest fitted
+    per peer group — the ``max_groups`` largest with at least ``min_peers`` subjects get one
+    of their own, the others share one fitted on everyone. The score orders subjects; it is
+    not a probability. Indices in ``columns`` and ``flag_columns`` refer to columns of ``X``.
     """
 
     def __init__(
         self,
+        columns: tuple[int, ...] = (),
         flag_columns: tuple[int, ...] = (),
-        n_estimators: int = 100,
-        min_peers: int = 30,
-        max_groups: int = 16,
+        n_estimators: int = 50,
+        min_peers: int = 200,
+        max_groups: int = 4,
         flag_weight: float = 0.5,
         random_state: int = 7,
     ) -> None:
+        self.columns = columns
         self.flag_columns = flag_columns
         self.n_estimators = n_estimators
         self.min_peers = min_peers
@@ -188,21 +192,36 @@ class ColdStartScorer(BaseEstimator):
         self.flag_weight = flag_weight
         self.random_state = random_state
 
+    def _validate(self, X: Any, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=reset)
+        return np.nan_to_num(X, nan=0.0)
+
+    def _chosen(self, n_features: int) -> list[int]:
+        return list(self.columns) if self.columns else list(range(n_features))
+
     def fit(self, X: Any, y: Any = None, groups: Any = None) -> ColdStartScorer:
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
-        X = np.nan_to_num(X, nan=0.0)
+        X = self._validate(X, reset=True)
         keys = _group_keys(groups, len(X))
-        self.forests_: dict[str, tuple[IsolationForest, np.ndarray]] = {}
-        self.centers_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.forests_[""] = self._forest(X)
-        self.centers_[""] = _robust_center(X)
+        chosen = X[:, self._chosen(X.shape[1])]
         sizes = pd.Series(keys).value_counts(sort=True)
-        sizes = sizes[(sizes.index != "") & (sizes >= self.min_peers)].head(self.max_groups)
-        for key in sizes.index:
-            rows = keys == key
-            self.forests_[str(key)] = self._forest(X[rows])
-            self.centers_[str(key)] = _robust_center(X[rows])
+        peers = sizes[(sizes.index != "") & (sizes >= self.min_peers)]
+        self.centers_: dict[str, tuple[np.ndarray, np.ndarray]] = {"": _robust_center(chosen)}
+        for key in peers.index:
+            self.centers_[str(key)] = _robust_center(chosen[keys == key])
+        relative = self._relative(chosen, keys)
+        self.forests_: dict[str, tuple[IsolationForest, np.ndarray]] = {"": self._forest(relative)}
+        for key in peers.index[: self.max_groups]:
+            self.forests_[str(key)] = self._forest(relative[keys == key])
         return self
+
+    def _relative(self, chosen: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Each signal as a robust z against the subject's peer group."""
+        out = np.empty_like(chosen)
+        for key in pd.unique(keys):
+            rows = keys == key
+            center, spread = self.centers_.get(str(key), self.centers_[""])
+            out[rows] = (chosen[rows] - center) / spread
+        return out
 
     def _forest(self, X: np.ndarray) -> tuple[IsolationForest, np.ndarray]:
         forest = IsolationForest(
@@ -213,16 +232,14 @@ class ColdStartScorer(BaseEstimator):
     def score_samples(self, X: Any, groups: Any = None) -> np.ndarray:
         """Cold-start scores in [0, 1]: higher is more suspicious."""
         check_is_fitted(self, "forests_")
-        X = np.nan_to_num(
-            validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False),
-            nan=0.0,
-        )
+        X = self._validate(X, reset=False)
         keys = _group_keys(groups, len(X))
+        relative = self._relative(X[:, self._chosen(X.shape[1])], keys)
         anomaly = np.zeros(len(X))
         for key in pd.unique(keys):
             rows = keys == key
             forest, reference = self.forests_.get(str(key), self.forests_[""])
-            raw = -forest.score_samples(X[rows])
+            raw = -forest.score_samples(relative[rows])
             anomaly[rows] = np.searchsorted(reference, raw, side="right") / len(reference)
         flags = (
             (X[:, list(self.flag_columns)] > 0).mean(axis=1)
@@ -233,18 +250,14 @@ class ColdStartScorer(BaseEstimator):
         return np.asarray(weight * flags + (1 - weight) * anomaly, dtype=np.float64)
 
     def contributions(self, X: Any, groups: Any = None) -> np.ndarray:
-        """Why a subject stands out: fired flags, and robust distance from its peer group."""
+        """Why a subject stands out: its fired flags (1 each) and how far above its peers
+        each of the pattern's signals lies (robust z / 10, only above the median)."""
         check_is_fitted(self, "forests_")
-        X = np.nan_to_num(
-            validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False),
-            nan=0.0,
-        )
-        keys = _group_keys(groups, len(X))
+        X = self._validate(X, reset=False)
+        chosen = self._chosen(X.shape[1])
         out = np.zeros_like(X)
-        for key in pd.unique(keys):
-            rows = keys == key
-            center, spread = self.centers_.get(str(key), self.centers_[""])
-            out[rows] = np.clip((X[rows] - center) / spread, 0, None) / 10.0
+        out[:, chosen] = np.clip(self._relative(X[:, chosen], _group_keys(groups, len(X))), 0, None)
+        out[:, chosen] /= 10.0
         if self.flag_columns:
             flags = list(self.flag_columns)
             out[:, flags] = (X[:, flags] > 0) * (1.0 + out[:, flags])

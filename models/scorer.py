@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from models.design import (
     Column,
     level_columns,
     level_matrix,
+    member,
     peer_groups,
     subject_groups,
     target_labels,
@@ -92,13 +94,13 @@ class FraudScorer(BaseEstimator):
         feature_set: FeatureSet,
         labels: pd.DataFrame | None = None,
         track: Track = no_track,
-        forests: dict[Level, ColdStartScorer] | None = None,
+        forests: dict[tuple[Level, Pattern], ColdStartScorer] | None = None,
     ) -> FraudScorer:
         """Fit every (level, pattern); ``forests`` reuses cold-start forests already fitted
         on the same ``feature_set`` (they never see labels, so cross-validation folds share
         them)."""
         s = self._settings
-        self._forests: dict[Level, ColdStartScorer] = dict(forests or {})
+        self._forests: dict[tuple[Level, Pattern], ColdStartScorer] = dict(forests or {})
         self.columns_: dict[Level, list[Column]] = {}
         self.targets_: dict[tuple[Level, Pattern], Target] = {}
         self.specs_ = feature_set.specs
@@ -113,7 +115,7 @@ class FraudScorer(BaseEstimator):
             columns = self.columns_[level]
             matrix = matrices[level]
             y = target_labels(labels, level, pattern)
-            y = y[y.index.isin(matrix.index)]
+            y = y[member(y.index, matrix.index)]
             n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
             if n_pos >= s.min_confirmed and n_neg >= s.min_rejected and columns:
                 rows = matrix.loc[y.index]
@@ -167,27 +169,29 @@ class FraudScorer(BaseEstimator):
     def _cold_start(
         self, feature_set: FeatureSet, level: Level, matrix: pd.DataFrame, pattern: Pattern
     ) -> ColdStartScorer:
-        """One forest set per level, shared by its patterns; each pattern has its own flags."""
-        if level not in self._forests:
+        """A forest set per (level, pattern) on the pattern's own signals and flags; it never
+        sees labels, so cross-validation folds reuse it (``forests``)."""
+        key = (level, pattern)
+        if key not in self._forests:
             s = self._settings
-            base = ColdStartScorer(
+            own = self.pattern_columns(level, pattern)
+            flags = set(self.pattern_flags(level, pattern))
+            names = [c.name for c in self.columns_[level]]
+            values = matrix.to_numpy() if matrix.shape[1] else np.zeros((len(matrix), 1))
+            self._forests[key] = ColdStartScorer(
+                columns=tuple(i for i, n in enumerate(names) if n in own),
+                flag_columns=tuple(i for i, n in enumerate(names) if n in flags),
                 n_estimators=s.cold_start_trees,
                 min_peers=s.cold_start_min_peers,
                 max_groups=s.cold_start_max_groups,
                 flag_weight=s.cold_start_flag_weight,
                 random_state=s.seed,
-            )
-            if matrix.shape[1] == 0:
-                matrix = matrix.assign(_none=0.0)
-            self._forests[level] = base.fit(
-                matrix.to_numpy(), groups=peer_groups(feature_set, level, matrix.index)
-            )
-        scorer = copy.copy(self._forests[level])
-        flags = set(self.pattern_flags(level, pattern))
-        scorer.flag_columns = tuple(
-            i for i, c in enumerate(self.columns_[level]) if c.name in flags
-        )
-        return scorer
+            ).fit(values, groups=peer_groups(feature_set, level, matrix.index))
+        return self._forests[key]
+
+    def pattern_columns(self, level: Level, pattern: Pattern) -> list[str]:
+        """Input columns that speak of the pattern (its signals and their aggregates)."""
+        return [c.name for c in self.columns_.get(level, []) if c.pattern == pattern]
 
     def pattern_flags(self, level: Level, pattern: Pattern) -> list[str]:
         """Input columns that are the pattern's rule flags (or shares of subjects flagged)."""
@@ -197,14 +201,21 @@ class FraudScorer(BaseEstimator):
             if c.pattern == pattern and (c.kind == "flag" or c.how == "share")
         ]
 
-    def predict(self, feature_set: FeatureSet) -> dict[tuple[Level, Pattern], TargetScores]:
-        """Scores of every subject for every fitted (level, pattern)."""
+    def predict(
+        self, feature_set: FeatureSet, only: Mapping[Level, pd.Index] | None = None
+    ) -> dict[tuple[Level, Pattern], TargetScores]:
+        """Scores of every subject (or of ``only`` these per level) for every fitted pair."""
         check_is_fitted(self, "targets_")
         matrices = {
             level: level_matrix(feature_set, level, columns)
             for level, columns in self.columns_.items()
             if feature_set.frames.get(level) is not None
         }
+        if only is not None:
+            matrices = {
+                level: m[member(m.index, only.get(level, pd.Index([], dtype="string")))]
+                for level, m in matrices.items()
+            }
         out = {}
         for key, target in self.targets_.items():
             matrix = matrices.get(target.level)
@@ -272,7 +283,7 @@ class FraudScorer(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "targets_")
 
-    def cold_start_forests(self) -> dict[Level, ColdStartScorer]:
+    def cold_start_forests(self) -> dict[tuple[Level, Pattern], ColdStartScorer]:
         """The label-free forests fitted so far (to share across cross-validation folds)."""
         return dict(getattr(self, "_forests", {}))
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from features.config import FeatureSettings
 from features.contract import FeatureSet, Level
 from features.spark import (
     SparkFeatureSet,
@@ -261,14 +262,16 @@ def score_dataset_spark(
     top: int | None = None,
     order: Order = "score",
     buckets: int | None = None,
+    feature_settings: FeatureSettings | None = None,
 ) -> SparkFrame:
     """Leads from the contract's Parquet tables under ``location`` (any Spark store):
-    signals with ``features.spark.build_features_spark``, scores per bucket of subjects."""
+    signals with ``features.spark.build_features_spark`` (with the scorer's feature
+    settings, else ``feature_settings``), scores per bucket of subjects."""
     from features.spark import build_features_spark, distribute_feature_set, read_spark_tables
 
     s = spark_settings or SparkSettings()
     tables = read_spark_tables(spark, location)
-    feature_set = build_features_spark(tables, scorer.feature_settings, s)
+    feature_set = build_features_spark(tables, scorer.feature_settings or feature_settings, s)
     features = distribute_feature_set(spark, feature_set)
     return score_spark(
         features, scorer, top=top, order=order, buckets=buckets or s.shuffle_partitions

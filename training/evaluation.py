@@ -19,7 +19,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from features.contract import FeatureSet, Level
 from models.config import ModelSettings
-from models.design import context, subject_groups, target_labels
+from models.design import context, member, subject_groups, target_labels
 from models.scorer import FraudScorer, rule_scores
 from settlements.progress import Track, no_track
 from training.config import TrainingSettings
@@ -80,9 +80,14 @@ def labelled_scores(
 ) -> pd.DataFrame:
     """Model and rule scores of every labelled subject the scorer scores."""
     parts = []
-    for (level, pattern), scores in scorer.predict(feature_set).items():
+    ids = labels["subject_id"].astype("string")
+    only = {
+        level: pd.Index(ids[labels["subject_type"].astype("string") == level.value].unique())
+        for level in Level
+    }
+    for (level, pattern), scores in scorer.predict(feature_set, only).items():
         y = target_labels(labels, level, pattern)
-        y = y[y.index.isin(scores.score.index)]
+        y = y[member(y.index, scores.score.index)]
         if y.empty:
             continue
         rules = rule_scores(scores, scorer.pattern_flags(level, pattern))

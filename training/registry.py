@@ -21,11 +21,11 @@ from typing import Any
 
 import mlflow.pyfunc
 import pandas as pd
-from pydantic import BaseModel
 from mlflow.models import ModelSignature
 from mlflow.pyfunc.model import PythonModel
 from mlflow.tracking import MlflowClient
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+from pydantic import BaseModel
 
 import mlflow
 from models.scorer import FraudScorer

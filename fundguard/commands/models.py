@@ -63,9 +63,7 @@ def read_labels(path: Path | None, dataset: Dataset, directory: Path) -> pd.Data
         )
         return check_labels(frame)
     if dataset.labels is None or dataset.labels.empty:
-        raise fail(
-            f"no labels: pass --labels FILE or put labels.parquet (or .csv) in {directory}"
-        )
+        raise fail(f"no labels: pass --labels FILE or put labels.parquet (or .csv) in {directory}")
     return check_labels(dataset.labels)
 
 
@@ -147,7 +145,6 @@ def evaluate_command(
 ) -> None:
     """ROC-AUC, PR-AUC, precision/recall at capacity and lift, model against rule flags alone."""
     import mlflow
-
     from features.build import build_features
     from training.evaluation import cross_validate, evaluate_scorer
     from training.registry import connect, load_scorer
