@@ -236,3 +236,32 @@ def test_intake_accepts_the_import_except_claimants_without_a_birth_date(sample:
     assert r["settlements"].quarantined == 1  # C3, B9's claim
     assert r["fee_details"].quarantined == 2  # C3's two lines
     assert r["institutions"].quarantined == r["labels"].quarantined == 0
+
+
+def test_outpatient_claims_and_a_second_beneficiary_file_are_imported_too(sample: Path) -> None:
+    header = (
+        "BeneID,ClaimID,ClaimStartDt,ClaimEndDt,Provider,InscClaimAmtReimbursed,"
+        "AttendingPhysician,OperatingPhysician,OtherPhysician,ClmDiagnosisCode_1,"
+        "DeductibleAmtPaid,ClmAdmitDiagnosisCode"
+    )
+    (sample / "Train_Outpatientdata-1.csv").write_text(
+        f'{header}\n"B3","O1",2009-04-01,2009-04-01,"P1",80,"D1",NA,NA,"V5883",0,NA\n'
+    )
+    (sample / "Test_Beneficiarydata-2.csv").write_text(
+        "BeneID,DOB,DOD,Gender,Race,State,County\n"
+        '"B9",1960-05-01,NA,1,1,5,20\n"B1",1943-01-01,NA,1,1,39,230\n'
+    )
+
+    result = import_cms(sample)
+    s = result.dataset.settlements.set_index("setl_id")
+    p = result.dataset.persons.set_index("psn_no")
+
+    assert s.loc["O1", "med_type"] == "11"
+    assert s.loc["O1", "begndate"] == s.loc["O1", "enddate"] == pd.Timestamp("2009-04-01")
+    assert s.loc["O1", "dise_codg"] == "V5883"
+    fees = result.dataset.fee_details
+    assert list(fees.loc[fees["setl_id"] == "O1", "hilist_code"]) == ["CLAIM-TOTAL"]
+    assert p.loc["B9", "brdy"] == pd.Timestamp("1960-05-01")  # no placeholder any more
+    persons = counts_by_table(result)["persons"][0]
+    assert persons.skipped == {"duplicate BeneID (first kept)": 1}
+    assert all(c.reconciles for c in result.counts)
