@@ -194,9 +194,17 @@ def _plain(value: Any) -> Any:
 
 
 def row_digest(obj: Any) -> str:
-    """SHA-256 of a row's column values, canonically rendered."""
+    """SHA-256 of a row's non-null column values, canonically rendered.
+
+    NULLs are left out so that a migration adding a nullable column does not change the
+    digest of existing rows; a value set to or from NULL still changes it.
+    """
     mapper = inspect(obj).mapper
-    state = {attr.key: _plain(getattr(obj, attr.key)) for attr in mapper.column_attrs}
+    state = {
+        attr.key: _plain(value)
+        for attr in mapper.column_attrs
+        if (value := getattr(obj, attr.key)) is not None
+    }
     text = json.dumps(state, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -81,3 +81,27 @@ def test_a_store_at_the_first_revision_is_upgraded_in_place(tmp_path) -> None:  
     assert "resident_id" in {
         c["name"] for c in inspect(store.engine).get_columns("credit_subjects")
     }
+
+
+def test_a_null_column_does_not_enter_the_row_digest_but_a_value_does() -> None:
+    """So a migration that adds a nullable column leaves existing rows' digests valid."""
+    from datetime import UTC, datetime
+
+    from supervision.db import CreditSubject
+    from supervision.store import row_digest
+
+    subject = CreditSubject(
+        id=1,
+        kind="individual",
+        credit_key="P1",
+        name="P1",
+        category="insured",
+        registered_by="a",
+        registered_at=datetime(2026, 1, 1, tzinfo=UTC),
+        version=1,
+    )
+    before = row_digest(subject)
+    subject.resident_id = None
+    assert row_digest(subject) == before
+    subject.resident_id = "110101199001011237"
+    assert row_digest(subject) != before
