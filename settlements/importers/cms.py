@@ -25,6 +25,7 @@ import pandas as pd
 from settlements.dataset import Dataset
 from settlements.errors import InputError
 from settlements.progress import Track, no_track
+from settlements.schema import INPUT_TABLES
 
 INPATIENT_MED_TYPE = "21"
 OUTPATIENT_MED_TYPE = "11"
@@ -587,7 +588,17 @@ def import_cms(src: Path, *, include_test: bool = True, track: Track = no_track)
 
 def write_import(result: ImportResult, out: Path, fmt: str = "parquet") -> Path | None:
     """Write the dataset into ``out`` and the skipped rows beside it; the skipped file's path
-    (``out/import_skipped.csv``) or ``None`` when nothing was skipped."""
+    (``out/import_skipped.csv``) or ``None`` when nothing was skipped.
+
+    Contract table files of an earlier run in ``out`` (either format) are replaced, so the
+    directory holds exactly this import.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file: pass a directory to write the dataset into")
+    if out.is_dir():
+        for table in INPUT_TABLES:
+            for suffix in (".parquet", ".csv"):
+                (out / f"{table.name}{suffix}").unlink(missing_ok=True)
     result.dataset.write(out, fmt)
     target = out / "import_skipped.csv"
     if result.skipped.empty:

@@ -265,3 +265,23 @@ def test_outpatient_claims_and_a_second_beneficiary_file_are_imported_too(sample
     persons = counts_by_table(result)["persons"][0]
     assert persons.skipped == {"duplicate BeneID (first kept)": 1}
     assert all(c.reconciles for c in result.counts)
+
+
+def test_a_rerun_in_another_format_replaces_the_earlier_tables(
+    sample: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    write_import(import_cms(sample), out, "csv")
+
+    write_import(import_cms(sample, include_test=False), out, "parquet")
+
+    assert {p.name for p in out.glob("*.csv")} == {"import_skipped.csv"}
+    assert (out / "settlements.parquet").exists()
+
+
+def test_writing_into_a_file_is_a_one_line_input_error(sample: Path, tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("x")
+
+    with pytest.raises(InputError, match="is a file"):
+        write_import(import_cms(sample), target)
