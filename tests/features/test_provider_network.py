@@ -249,3 +249,27 @@ def test_patients_from_another_region_and_deceased_are_profiled(dataset: Dataset
     assert p.loc["A", "inst_patient_other_region_share"] == 0.0
     assert p.loc["C", "inst_patient_deceased_share"] == 1.0
     assert p.loc["A", "inst_patient_male_share"] == 1.0
+
+
+def test_no_settlements_gives_zeros_for_every_institution(dataset: Dataset) -> None:
+    empty = dataset.with_tables(
+        settlements=dataset.settlements.iloc[:0], fee_details=dataset.fee_details.iloc[:0]
+    )
+
+    signals = build_provider_signals(empty, SETTINGS)
+
+    assert signals.shape == (5, sum(len(c) for c in pn.SIGNAL_COLUMNS.values()))
+    assert (signals == 0).all().all()
+
+
+def test_optional_columns_may_be_absent(dataset: Dataset) -> None:
+    bare = dataset.with_tables(
+        settlements=dataset.settlements.drop(columns=["atddr_no"]),
+        persons=dataset.persons.drop(columns=["dead_date"]),
+    )
+
+    signals = build_provider_signals(bare, SETTINGS)
+
+    assert signals["inst_settlements_after_death"].sum() == 0
+    assert signals["inst_top_attending_share"].sum() == 0
+    assert signals.loc["A", "inst_physicians"] == 2  # X and W from the fee lines
