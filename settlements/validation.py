@@ -278,8 +278,9 @@ def validate_dataset(
     for table in track([t for t in JUDGING_ORDER if t.name in raw], "validating", len(raw)):
         typed = coerce_table(table, raw[table.name])
         failures = _Failures(len(typed.frame))
-        _check_cells(table, typed, settings, failures)
-        _check_table(table, typed.frame, failures, settings, typed_all, judged)
+        codes: dict[str, _Codes] = {}
+        _check_cells(table, typed, settings, failures, codes)
+        _check_table(table, typed.frame, failures, settings, typed_all, judged, codes)
         typed_all[table.name] = typed.frame
         judged[table.name] = _judge(table, raw[table.name], typed.frame, failures)
 
@@ -357,7 +358,11 @@ def _missing(values: pd.Series) -> np.ndarray:
 
 
 def _check_cells(
-    table: Table, typed: TypedTable, settings: IntakeSettings, failures: _Failures
+    table: Table,
+    typed: TypedTable,
+    settings: IntakeSettings,
+    failures: _Failures,
+    codes: dict[str, _Codes],
 ) -> None:
     """Rules every table shares: parseable cells, keys and required values, codes, duplicates."""
     frame = typed.frame
@@ -383,12 +388,46 @@ def _check_cells(
         unknown = pc.and_(known.is_valid(), pc.invert(known)).to_numpy(zero_copy_only=False)
         unknown &= ~_missing(frame[column.name])
         failures.add("unknown_code", f"{column.name} has an unknown code", unknown)
-    _check_duplicates(table, frame, failures)
+    _check_duplicates(table, frame, failures, codes)
 
 
-def _check_duplicates(table: Table, frame: pd.DataFrame, failures: _Failures) -> None:
+@dataclass(frozen=True)
+class _Codes:
+    """A text column dictionary-encoded once (one hash pass), shared by the key and
+    reference checks: per row, the index of its value in ``values``; -1 when missing."""
+
+    index: np.ndarray
+    values: pa.Array
+
+
+def _encode(frame: pd.DataFrame, column: str, cache: dict[str, _Codes]) -> _Codes:
+    if column not in cache:
+        array = _arrow(frame[column])
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        encoded = pc.dictionary_encode(array)
+        index = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        cache[column] = _Codes(index=index, values=encoded.dictionary)
+    return cache[column]
+
+
+def _check_duplicates(
+    table: Table, frame: pd.DataFrame, failures: _Failures, cache: dict[str, _Codes]
+) -> None:
     key = list(table.key)
-    shared = frame.duplicated(subset=key, keep=False).to_numpy(dtype=bool)
+    codes = [_encode(frame, name, cache) for name in key]
+    combined = codes[0].index.copy()
+    missing = combined < 0
+    for more in codes[1:]:
+        combined = combined * (len(more.values) + 1) + (more.index + 1)
+        missing |= more.index < 0
+    combined[missing] = -1  # rows without a full key are quarantined as missing_key already
+    present = combined[~missing]
+    if len(present) and present.max() < 4 * len(frame) + 1_000_000:
+        counts = np.bincount(present)
+        shared = ~missing & (counts[np.where(missing, 0, combined)] > 1)
+    else:
+        shared = ~missing & pd.Series(combined).duplicated(keep=False).to_numpy(dtype=bool)
     if not shared.any():
         return
     where = np.flatnonzero(shared)
@@ -410,6 +449,7 @@ def _check_table(
     settings: IntakeSettings,
     typed_all: Mapping[str, pd.DataFrame],
     judged: Mapping[str, _Judged],
+    codes: dict[str, _Codes],
 ) -> None:
     """Rules of one table, including references to the parent tables already judged."""
     if table is PERSONS and "dead_date" in frame.columns:
@@ -425,7 +465,7 @@ def _check_table(
     elif table is SETTLEMENTS:
         _check_settlements(frame, failures, typed_all, judged)
     elif table is FEE_DETAILS:
-        _check_fee_details(frame, failures, settings, typed_all, judged)
+        _check_fee_details(frame, failures, settings, typed_all, judged, codes)
     elif table is CATALOG and {"lmt_age_min", "lmt_age_max"} <= set(frame.columns):
         failures.add(
             "age_range_reversed",
@@ -439,13 +479,21 @@ def _arrow(values: pd.Series) -> pa.Array:
 
 
 def _reference(
-    values: pd.Series, all_keys: pd.Series, accepted_keys: pd.Series
+    values: pd.Series,
+    all_keys: pd.Series,
+    accepted_keys: pd.Series,
+    codes: _Codes | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For references to a parent table: the position of each row's accepted parent (-1
     when none), and the masks of references absent from the parent table and of those whose
-    parent row was quarantined."""
-    position = pc.index_in(_arrow(values), value_set=_arrow(accepted_keys))
-    at = position.fill_null(-1).to_numpy(zero_copy_only=False)
+    parent row was quarantined. With ``codes`` the lookup runs once per distinct value."""
+    if codes is None:
+        position = pc.index_in(_arrow(values), value_set=_arrow(accepted_keys))
+        at = position.fill_null(-1).to_numpy(zero_copy_only=False)
+    else:
+        position = pc.index_in(codes.values, value_set=_arrow(accepted_keys))
+        per_value = position.fill_null(-1).to_numpy(zero_copy_only=False)
+        at = np.where(codes.index >= 0, per_value[np.maximum(codes.index, 0)], -1)
     unlinked = np.flatnonzero((at < 0) & values.notna().to_numpy(dtype=bool))
     absent = np.zeros(len(values), dtype=bool)
     quarantined = np.zeros(len(values), dtype=bool)
@@ -494,10 +542,14 @@ def _check_fee_details(
     settings: IntakeSettings,
     typed_all: Mapping[str, pd.DataFrame],
     judged: Mapping[str, _Judged],
+    codes: dict[str, _Codes],
 ) -> None:
     settlements = judged["settlements"].accepted
     at, absent, quarantined = _reference(
-        frame.setl_id, typed_all["settlements"].setl_id, settlements.setl_id
+        frame.setl_id,
+        typed_all["settlements"].setl_id,
+        settlements.setl_id,
+        _encode(frame, "setl_id", codes),
     )
     failures.add("unknown_settlement", "setl_id not in settlements", absent)
     failures.add("settlement_quarantined", "settlement quarantined", quarantined)
