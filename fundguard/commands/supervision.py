@@ -614,7 +614,12 @@ def _ledger_app() -> typer.Typer:
         report = verify_audit(_store())
         summary(
             "audit",
-            {"entries": report.entries, "rows": report.rows, "problems": len(report.problems)},
+            {
+                "entries": report.entries,
+                "rows": report.rows,
+                "problems": len(report.problems),
+                "head": report.head,
+            },
         )
         for problem in report.problems:
             console.print(f"[red]{problem}[/]")
