@@ -82,7 +82,7 @@ def _model() -> lgb.LGBMClassifier:
 
 
 def _fit_all(x: pd.DataFrame, y: np.ndarray, test: pd.DataFrame) -> np.ndarray:
-    return _model().fit(x, y).predict_proba(test)[:, 1]
+    return np.asarray(_model().fit(x, y).predict_proba(test))[:, 1]
 
 
 def _fit_selected(k: int) -> Callable[[pd.DataFrame, np.ndarray, pd.DataFrame], np.ndarray]:
@@ -92,7 +92,7 @@ def _fit_selected(k: int) -> Callable[[pd.DataFrame, np.ndarray, pd.DataFrame], 
         first = lgb.LGBMClassifier(**MODEL_PARAMS, importance_type="gain").fit(x, y)  # type: ignore[arg-type]
         gain = pd.Series(first.feature_importances_, index=x.columns)
         keep = list(gain.sort_values(ascending=False, kind="stable").index[:k])
-        return _model().fit(x[keep], y).predict_proba(test[keep])[:, 1]
+        return np.asarray(_model().fit(x[keep], y).predict_proba(test[keep]))[:, 1]
 
     return fit
 
