@@ -35,7 +35,7 @@ class Dataset:
 
     def with_tables(self, **frames: pd.DataFrame | None) -> Dataset:
         """A copy with some tables replaced."""
-        return replace(self, **frames)
+        return replace(self, **frames)  # type: ignore[arg-type]
 
     def write(self, directory: Path, fmt: str = "parquet") -> None:
         """Write every present table as ``<name>.parquet`` (or ``.csv``) into ``directory``."""
