@@ -39,13 +39,15 @@ LABEL_COLUMNS = ("subject_type", "subject_id", "pattern", "outcome", "decided_on
 
 @dataclass(frozen=True)
 class OpenResult:
-    """What ``open_cases`` did: ``read = opened + existing + quarantined``."""
+    """What ``open_cases`` did: ``read = opened + existing + quarantined + skipped``."""
 
     read: int
     opened: int
     existing: int
     quarantined: pd.DataFrame
     """Leads rows that could not become cases, with a ``reason`` column."""
+    skipped: int = 0
+    """Valid leads left out by ``top``."""
 
 
 def read_leads(path: Path) -> pd.DataFrame:
@@ -100,10 +102,10 @@ def open_cases(
     ``top`` keeps only the ``top`` best-ranked leads of each subject type.
     """
     good, quarantined = _validate_leads(leads)
-    read = len(leads)
+    read, skipped = len(leads), 0
     if top is not None:
         kept = good.sort_values("rank").groupby("subject_type", sort=False).head(top)
-        read -= len(good) - len(kept)
+        skipped = len(good) - len(kept)
         good = kept
     keys = list(zip(good["subject_type"], good["subject_id"], good["pattern"], strict=True))
     with store.write(actor) as tx:
@@ -139,7 +141,13 @@ def open_cases(
         for case in opened:
             _event(tx, case, None, OPEN, "opened from a lead")
         tx.describe("cases.open", opened=len(fresh), existing=len(existing))
-    return OpenResult(read=read, opened=len(fresh), existing=len(existing), quarantined=quarantined)
+    return OpenResult(
+        read=read,
+        opened=len(fresh),
+        existing=len(existing),
+        quarantined=quarantined,
+        skipped=skipped,
+    )
 
 
 def report_case(
@@ -368,6 +376,7 @@ def list_cases(
     state: str | None = None,
     subject_type: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> pd.DataFrame:
     """Cases by lead rank (most suspicious first), without informants."""
     query = select(Case).order_by(Case.subject_type, Case.rank, Case.id)
@@ -377,6 +386,8 @@ def list_cases(
         query = query.where(Case.subject_type == subject_type)
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     with store.read() as session:
         rows = [_case_dict(c, False) for c in session.execute(query).scalars()]
     columns = [c.key for c in Case.__table__.columns if c.key != "informant"]

@@ -136,6 +136,7 @@ def _cases_app() -> typer.Typer:
             "cases opened": result.opened,
             "already open": result.existing,
             "quarantined": len(result.quarantined),
+            "left out by --top": result.skipped,
         }
         if len(result.quarantined):
             out = settings().data_dir / "quarantine" / f"{leads.stem}.leads-quarantine.csv"

@@ -40,6 +40,17 @@ def test_bad_lead_rows_are_quarantined_with_a_reason_and_counts_reconcile(store:
     assert list(result.quarantined["reason"]) == ["unknown subject_type", "score not in 0..1"]
 
 
+def test_top_opens_only_the_best_ranked_leads_per_subject_type(store: Store) -> None:
+    given = leads(
+        ("person", "P1", "card_lending", 0.8, 1),
+        ("person", "P2", "card_lending", 0.7, 2),
+        ("institution", "H1", "bed_hanging", 0.7, 1),
+    )
+    result = cases.open_cases(store, given, actor="scorer", top=1)
+    assert (result.read, result.opened, result.skipped) == (3, 2, 1)
+    assert cases.list_cases(store, limit=1, offset=1)["subject_id"].tolist() == ["P1"]
+
+
 def test_every_transition_records_who_when_and_why(
     store: Store, settings: SupervisionSettings
 ) -> None:
