@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from settlements.synthetic.care import STAY
+from settlements.synthetic.care import PHARMACY, STAY
 from settlements.synthetic.catalog import ITEMS, item_arrays
 from settlements.synthetic.config import WorldConfig
 from settlements.synthetic.world import (
@@ -97,7 +97,15 @@ def settle(
     settle_sec = np.where(
         stay,
         np.where(end == last, sec, 17 * 3600 + (sec % 3600)),
-        np.minimum(sec + 900 + rng.integers(0, 900, len(uniq)), 86_399),
+        np.minimum(
+            sec
+            + np.where(
+                v["cat"].to_numpy() == PHARMACY,
+                rng.integers(30, 240, len(uniq)),
+                rng.integers(900, 1800, len(uniq)),
+            ),
+            86_399,
+        ),
     )
     settlements = pd.DataFrame(
         {

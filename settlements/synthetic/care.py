@@ -83,7 +83,8 @@ DEFAULTS: dict[str, object] = {
 
 def make_visits(**columns: object) -> pd.DataFrame:
     """A visit frame from the given columns; unspecified modifiers take their defaults."""
-    n = max(np.size(np.asarray(v)) for v in columns.values())
+    lengths = [np.size(a) for a in map(np.asarray, columns.values()) if np.ndim(a) > 0]
+    n = max(lengths) if lengths else 1
     data = {}
     for name, dtype in VISIT_COLUMNS.items():
         value = columns.get(name, DEFAULTS.get(name))
@@ -542,7 +543,7 @@ def _stay_lines(
     inst = v["inst"].to_numpy()[rep]
     doc = v["doctor"].to_numpy()[rep]
     tier = region.institutions["tier"].to_numpy()[inst]
-    token = v["token"].to_numpy()[rep] & (day >= 1)
+    token = v["token"].to_numpy()[rep]
     empty = (rng.random(len(rep)) < v["empty_share"].to_numpy()[rep]) & (day >= 1) & (day < L - 1)
     strip = token | empty
     out: list[dict[str, np.ndarray]] = []

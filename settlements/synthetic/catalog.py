@@ -593,7 +593,7 @@ VISIT_KINDS: tuple[VisitKind, ...] = (
         "uri_child",
         "J06.900",
         "11",
-        (1, 12),
+        (1, 11),
         2.0,
         (
             Charge("consult_op", "first"),

@@ -26,7 +26,6 @@ from settlements.synthetic.care import (
     OUTPATIENT,
     PHARMACY,
     STAY,
-    during_stay,
     make_visits,
     new_stays,
 )
@@ -331,11 +330,24 @@ class Injection:
         return min(eligible, _count(rate, eligible, self.config))
 
     def pick(self, mask: np.ndarray, n: int) -> np.ndarray:
-        """``n`` untouched visits among ``mask``; they are then touched."""
-        pool = np.flatnonzero(mask & ~self.touched[: len(mask)])
+        """``n`` untouched visits of persons alive all period among ``mask``; they are then
+        touched (and count as injected: they are in the truth)."""
+        alive = self.persons["dead_day"].to_numpy()[self.col("person")[: len(mask)]] < 0
+        pool = np.flatnonzero(mask & alive & ~self.touched[: len(mask)])
         chosen = self.rng.choice(pool, min(n, len(pool)), replace=False) if len(pool) else pool
-        self.touched[chosen] = True
+        self.set(np.sort(chosen))
         return np.sort(chosen)
+
+    def pick_at(self, mask: np.ndarray, inst: int, n: int) -> np.ndarray:
+        """``n`` stays among ``mask`` at institution ``inst``; when it has too few, stays of
+        other hospitals are moved there (a small world still gets every variant)."""
+        here = self.col("inst")[: len(mask)] == inst
+        rows = self.pick(mask & here, n)
+        if len(rows) < n:
+            moved = self.pick(mask & ~here, n - len(rows))
+            self.set(moved, inst=inst)
+            rows = np.sort(np.r_[rows, moved])
+        return rows
 
     def col(self, name: str) -> np.ndarray:
         """A visit column as an array (cached until the visits change)."""
@@ -359,12 +371,13 @@ class Injection:
         for h in self.actors.bed_hanging:
             cat, inst = self.col("cat"), self.col("inst")
             serious = np.isin(self.col("kind"), serious_groups)
-            eligible = (cat == STAY) & (inst == h) & ~serious & (self.col("begin") < self.days - 40)
+            eligible = (cat == STAY) & ~serious & (self.col("begin") < self.days - 40)
             rate = self.config.bed_hanging_rate * (3 if h == self.actors.over_beds else 1)
             want = max(
-                self.n(rate, int(eligible.sum())), len(variants) * self.config.min_per_variant
+                self.n(rate, int((eligible & (inst == h)).sum())),
+                len(variants) * self.config.min_per_variant,
             )
-            rows = self.pick(eligible, want)
+            rows = self.pick_at(eligible, int(h), want)
             if not len(rows):
                 continue
             self.set(rows, doctor=self.rng.choice(self.actors.complicit[int(h)], len(rows)))
@@ -394,7 +407,7 @@ class Injection:
                     self.set(
                         r,
                         kind=group,
-                        los=self.rng.integers(3, 7, len(r)),
+                        los=self.rng.integers(2, 5, len(r)),
                         dise=np.array(codes, dtype=object)[
                             self.rng.integers(0, len(codes), len(r))
                         ],
@@ -437,18 +450,13 @@ class Injection:
         )
         for h in self.actors.split:
             cat, inst = self.col("cat"), self.col("inst")
-            eligible = (
-                (cat == STAY)
-                & (inst == h)
-                & (self.col("los") >= 4)
-                & (self.col("begin") < self.days - 50)
-            )
+            eligible = (cat == STAY) & (self.col("los") >= 4) & (self.col("begin") < self.days - 50)
             eligible &= self.col("kind") != STAY_GROUP_INDEX["haemorrhage"]
             want = max(
-                self.n(self.config.split_billing_rate, int(eligible.sum())),
+                self.n(self.config.split_billing_rate, int((eligible & (inst == h)).sum())),
                 len(variants) * self.config.min_per_variant,
             )
-            rows = self.pick(eligible, want)
+            rows = self.pick_at(eligible, int(h), want)
             self.set(rows, doctor=self.rng.choice(self.actors.complicit[int(h)], len(rows)))
             kind = np.arange(len(rows)) % len(variants)
             self.rng.shuffle(kind)
@@ -576,7 +584,7 @@ class Injection:
         far = self._far_inst(self.col("inst")[base])
         sec = np.clip(
             self.col("sec")[base]
-            + rng.choice([-1, 1], len(who)) * rng.integers(900, 3000, len(who)),
+            + rng.choice([-1, 1], len(who)) * rng.integers(600, 1500, len(who)),
             0,
             86_399,
         )
@@ -688,7 +696,7 @@ class Injection:
                     kind=CHRONIC_BASKET + CONDITION_INDEX["coronary"],
                     begin=burst_day,
                     los=1,
-                    sec=burst_start + np.sort(rng.integers(0, 3600, len(who))),
+                    sec=burst_start + np.sort(rng.integers(0, 2400, len(who))),
                     prd=28,
                     cert="03",
                 )
@@ -707,18 +715,15 @@ class Injection:
     def _far_inst(
         self, inst: np.ndarray, tiers: tuple[int, ...] = (TIER_CLINIC, TIER_PHARMACY)
     ) -> np.ndarray:
-        """An institution far (over ~80 km) from each given one: urban ↔ the far counties."""
-        district = self.region.institutions["district"].to_numpy()
-        far_counties = np.isin(district, [9, 10])
-        ok_tier = np.isin(self.tiers, tiers)
-        to_far = np.flatnonzero(far_counties & ok_tier)
-        to_city = np.flatnonzero((district < URBAN) & ok_tier)
-        urban = district[inst] < URBAN
-        return np.where(
-            urban,
-            to_far[self.rng.integers(0, len(to_far), len(inst))],
-            to_city[self.rng.integers(0, len(to_city), len(inst))],
-        )
+        """An institution over 90 km from each given one (the farthest if none is)."""
+        lat = self.region.institutions["lat"].to_numpy()
+        lon = self.region.institutions["lon"].to_numpy()
+        candidates = np.flatnonzero(np.isin(self.tiers, tiers))
+        km = distance_km(lat[inst][:, None], lon[inst][:, None], lat[candidates], lon[candidates])
+        far = km > 90
+        far[np.arange(len(inst)), np.argmax(km, axis=1)] = True
+        score = np.where(far, self.rng.random(far.shape), -1.0)
+        return candidates[np.argmax(score, axis=1)]
 
     # -- over-prescription ---------------------------------------------------------------
     def over_prescription(self) -> None:
@@ -730,30 +735,24 @@ class Injection:
         drug_visit &= ~np.isin(kind, [CONDITION_INDEX["renal"], CONDITION_INDEX["lung_cancer"]]) | (
             cat != CHRONIC
         )
-        at_prescriber = np.isin(inst, prescriber_inst)
         n = self.n(cfg.over_prescription_rate * 0.5, len(self.persons))
+        each = max(1, -(-n // max(len(self.actors.over_limit), 1)))
         for variant in ("days_supply_over_limit", "daily_count_over_limit"):
-            rows = self.pick(drug_visit & at_prescriber, n)
-            if not len(rows):
-                continue
-            doctors = np.array(
-                [
-                    rng.choice(self.actors.over_limit[prescriber_inst == i])
-                    for i in self.col("inst")[rows]
-                ]
-            )
-            self.set(rows, doctor=doctors)
-            chronic = self.col("cat")[rows] == CHRONIC
-            if variant == "days_supply_over_limit":
-                self.set(
-                    rows,
-                    prd=np.where(
+            # every over-limit prescriber writes some of them
+            for doctor, at in zip(self.actors.over_limit, prescriber_inst, strict=True):
+                rows = self.pick(drug_visit & (self.col("inst")[: len(drug_visit)] == at), each)
+                if not len(rows):
+                    continue
+                self.set(rows, doctor=doctor)
+                chronic = self.col("cat")[rows] == CHRONIC
+                if variant == "days_supply_over_limit":
+                    longer = np.where(
                         chronic, rng.integers(100, 181, len(rows)), rng.integers(15, 31, len(rows))
-                    ),
-                )
-            else:
-                self.set(rows, daily_mult=rng.uniform(2.5, 4.0, len(rows)))
-            self.record("visit", rows, variant)
+                    )
+                    self.set(rows, prd=longer)
+                else:
+                    self.set(rows, daily_mult=rng.uniform(3.5, 5.0, len(rows)))
+                self.record("visit", rows, variant)
 
         age = self.persons["age"].to_numpy()
         alive = self.persons["dead_day"].to_numpy() < 0
@@ -807,13 +806,18 @@ class Injection:
 
         # high-value drugs far above peers: most of the doctor's patients get one
         hv = item_ids(*HIGH_VALUE_DRUGS)
-        mine = (
-            np.isin(self.col("doctor"), self.actors.high_value)
-            & np.isin(self.col("cat"), [STAY, OUTPATIENT])
-            & ~self.touched
-        )
-        rows = np.flatnonzero(mine & (rng.random(len(mine)) < 0.6))
-        self.set(rows, hv_item=hv[rng.integers(0, len(hv), len(rows))])
+        doctor_inst = self.region.doctors["inst"].to_numpy()
+        for doctor in self.actors.high_value:
+            cared = np.isin(self.col("cat"), [STAY, OUTPATIENT]) & ~self.touched
+            mine = cared & (self.col("doctor") == doctor)
+            rows = np.flatnonzero(mine & (rng.random(len(mine)) < 0.6))
+            if len(rows) < cfg.min_per_variant:
+                # a quiet doctor in a small world: give them some of their colleagues' patients
+                colleagues = cared & ~mine & (self.col("inst") == doctor_inst[doctor])
+                moved = self.pick(colleagues, cfg.min_per_variant - len(rows))
+                self.set(moved, doctor=doctor)
+                rows = np.r_[rows, moved]
+            self.set(rows, hv_item=hv[rng.integers(0, len(hv), len(rows))])
 
     # -- honest look-alikes --------------------------------------------------------------
     def lookalikes(self, dying: np.ndarray) -> None:
@@ -905,16 +909,19 @@ class Injection:
 
         # a relative buys the patient's regular medicine while the patient is in hospital
         chronic = self.persons["condition"].to_numpy() >= 0
-        cat = self.col("cat")
-        stays = (cat == STAY) & (self.col("begin") + self.col("los") < self.days - 30)
-        long_stays = np.flatnonzero(stays & (self.col("los") >= 5) & ~self.touched[: len(cat)])
-        long_stays = long_stays[chronic[self.col("person")[long_stays]]]
-        rows = (
-            self.rng.choice(long_stays, min(n, len(long_stays)), replace=False)
-            if len(long_stays)
-            else long_stays
+        who = self.take_persons(n, alive & chronic & (age >= 40))
+        group = np.full(len(who), STAY_GROUP_INDEX["pneumonia"])
+        frame = new_stays(
+            who,
+            group,
+            self.usual,
+            self.region,
+            cfg,
+            rng,
+            los=rng.integers(7, 13, len(who)),
+            begin=rng.integers(0, self.days - 20, len(who)),
         )
-        self.touched[rows] = True
+        rows = self.add(frame)
         person = self.col("person")[rows]
         cond = self.persons["condition"].to_numpy()[person]
         inst = self.usual[TIER_PHARMACY][person]
@@ -940,15 +947,7 @@ class Injection:
 
         # a long prescription for a stable chronic patient (medically fine, above 7 days)
         cat = self.col("cat")
-        long_rx = np.flatnonzero(
-            (cat == CHRONIC) & (self.col("prd") >= 56) & ~self.touched[: len(cat)]
-        )
-        rows = (
-            self.rng.choice(long_rx, min(n, len(long_rx)), replace=False)
-            if len(long_rx)
-            else long_rx
-        )
-        self.touched[rows] = True
+        rows = self.pick((cat == CHRONIC) & (self.col("prd") >= 56), n)
         self.record("visit", np.sort(rows), "long_chronic_prescription", fraud=False)
 
         # a hospital visit, then the pharmacy next door within the hour
@@ -982,13 +981,19 @@ class Injection:
 
         # death in hospital, the bill settled by the family a few days later
         self.used[dying] = True
-        dead = self.persons["dead_day"].to_numpy()[dying]
-        group = np.full(len(dying), STAY_GROUP_INDEX["stroke"])
-        los = np.minimum(rng.integers(5, 15, len(dying)), dead + 1)
+        dead_day = self.persons["dead_day"].to_numpy()
+        person, cat = self.col("person"), self.col("cat")
+        last = self.col("begin") + self.col("los") - 1
+        final = np.flatnonzero((cat == STAY) & np.isin(person, dying) & (last == dead_day[person]))
+        self.set(final, settle_delay=rng.integers(1, 4, len(final)))
+        rest = np.setdiff1d(dying, person[final])
+        dead = dead_day[rest]
+        group = np.full(len(rest), STAY_GROUP_INDEX["stroke"])
+        los = np.minimum(rng.integers(5, 15, len(rest)), dead + 1)
         frame = new_stays(
-            dying, group, self.usual, self.region, cfg, rng, begin=dead - los + 1, los=los
+            rest, group, self.usual, self.region, cfg, rng, begin=dead - los + 1, los=los
         )
-        frame["settle_delay"] = rng.integers(1, 4, len(dying))
+        frame["settle_delay"] = rng.integers(1, 4, len(rest))
         self.add(frame)
         self.record("person", dying, "settled_after_in_hospital_death", fraud=False)
 
@@ -1007,7 +1012,7 @@ class Injection:
         v = self.visits
         v = v.assign(los=np.maximum(np.minimum(v["los"], self.days - v["begin"]), 1))
         stays = v[(v["cat"] == STAY) & v["injected"]]
-        inside = during_stay(v, stays) & ~v["injected"].to_numpy() & (v["cat"] != STAY).to_numpy()
+        inside = overlaps(v, stays) & ~v["injected"].to_numpy()
         truth = pd.concat(self.truth, ignore_index=True) if self.truth else pd.DataFrame()
         keep = np.flatnonzero(~inside)
         renumber = np.full(len(v), -1)
@@ -1015,6 +1020,52 @@ class Injection:
         visit_rows = truth["subject_type"] == "visit"
         truth.loc[visit_rows, "subject"] = renumber[truth.loc[visit_rows, "subject"].to_numpy()]
         return v.iloc[keep].reset_index(drop=True), truth
+
+
+def distance_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """Great-circle distance in kilometres."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 6371.0 * 2 * np.arcsin(np.sqrt(a))
+
+
+def overlaps(visits: pd.DataFrame, stays: pd.DataFrame) -> np.ndarray:
+    """Whether each visit (a day, or a stay's days) overlaps one of its person's ``stays``."""
+    if visits.empty or stays.empty:
+        return np.zeros(len(visits), dtype=bool)
+    begin = visits["begin"].to_numpy()
+    end = begin + visits["los"].to_numpy() - 1
+    left = pd.DataFrame(
+        {
+            "person": visits["person"].to_numpy(),
+            "day": begin,
+            "end": end,
+            "row": np.arange(len(visits)),
+        }
+    ).sort_values("day", kind="stable")
+    right = pd.DataFrame(
+        {
+            "person": stays["person"].to_numpy(),
+            "day": stays["begin"].to_numpy(),
+            "stay_end": (stays["begin"] + stays["los"] - 1).to_numpy(),
+            "stay_begin": stays["begin"].to_numpy(),
+        }
+    ).sort_values("day", kind="stable")
+    out = np.zeros(len(visits), dtype=bool)
+    # the stay that began last on or before the visit's first day: does it reach it?
+    back = pd.merge_asof(left, right, on="day", by="person", direction="backward")
+    hit = (back["stay_end"] >= back["day"]).fillna(False).to_numpy(dtype=bool)
+    out[back["row"].to_numpy()] |= hit
+    # the first stay that begins on or after the visit's first day: does it begin before the end?
+    ahead = pd.merge_asof(left, right, on="day", by="person", direction="forward")
+    hit = (ahead["stay_begin"] <= ahead["end"]).fillna(False).to_numpy(dtype=bool)
+    out[ahead["row"].to_numpy()] |= hit
+    return out
 
 
 def inject(
