@@ -8,6 +8,7 @@ console are thin shells over them, and tests call them directly.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -106,9 +107,14 @@ class Application:
         """The scored dataset that case timelines read, when ``evidence_dir`` is set."""
         with self._lock:
             if self._evidence is None and self.serving.evidence_dir is not None:
+                import secrets
+
                 from settlements.intake import read_dataset
 
-                result = read_dataset(self.serving.evidence_dir, self.intake, self.pseudonym_key)
+                # Identifiers of the evidence are never shown; without the service's key a
+                # one-off key pseudonymises them.
+                key = self.pseudonym_key or secrets.token_bytes(32)
+                result = read_dataset(self.serving.evidence_dir, self.intake, key)
                 self._evidence = result.dataset
             return self._evidence
 
@@ -140,7 +146,7 @@ class Application:
         from models.scoring import score
         from settlements.intake import validate_dataset
 
-        scorer = self.scorer()
+        scorer = _levels_view(self.scorer(), CHECK_LEVELS)
         frames = to_frames(items)
         reference = self.evidence()
         dataset = Dataset(**frames, catalog=reference.catalog if reference is not None else None)
@@ -164,6 +170,18 @@ class Application:
                 ]
             )
         return _results(items, problems, leads, evidence, scorer.model_version, self.serving)
+
+
+def _levels_view(scorer: FraudScorer, levels: tuple[str, ...]) -> FraudScorer:
+    """The fitted scorer restricted to the targets of ``levels`` (a shallow copy).
+
+    A check answers for the settlement's visit and person only, so the institution and
+    doctor models are not run; each target scores on its own, so the visit and person
+    scores are those of the whole scorer.
+    """
+    view = copy.copy(scorer)
+    view.targets_ = {k: t for k, t in scorer.targets_.items() if t.level.value in levels}
+    return view
 
 
 def _problems_by_settlement(

@@ -21,6 +21,8 @@ from supervision.config import SupervisionSettings
 from supervision.store import Store
 
 OPEN_STATES = ("open", "assigned", "investigating")
+REASON_SEPARATOR = " | "
+"""How the leads table separates a lead's reasons."""
 CHARGE_ITEM_NAMES = {
     "01": "bed",
     "02": "consultation",
@@ -276,6 +278,40 @@ def ledger_records(store: Store, case_id: int) -> list[dict[str, Any]]:
         ]
 
 
+def register_liable(store: Store, dataset: Dataset | None, key: str, *, actor: str) -> None:
+    """Register the liable subject of a visit case in the ledger from the scored data, when
+    the ledger does not know it yet: the visit's person as an insured individual (by its
+    pseudonymous psn_no), or its institution when the data carry its credit code (uscc)."""
+    from supervision.ledger import register_subject
+
+    if dataset is None or registered_subjects(store, [key]):
+        return
+    persons = dataset.persons
+    if key in set(persons["psn_no"].astype(str)):
+        register_subject(
+            store,
+            kind="individual",
+            credit_key=key,
+            name=key,
+            category="insured",
+            local_code=key,
+            actor=actor,
+        )
+        return
+    inst = dataset.institutions
+    row = inst[inst["fixmedins_code"].astype(str) == key]
+    if len(row) and "uscc" in row.columns and pd.notna(row["uscc"].iloc[0]):
+        register_subject(
+            store,
+            kind="institution",
+            credit_key=str(row["uscc"].iloc[0]),
+            name=str(row["fixmedins_name"].iloc[0]),
+            category="pharmacy" if str(row["fixmedins_type"].iloc[0]) == "2" else "hospital",
+            local_code=key,
+            actor=actor,
+        )
+
+
 def decide(
     store: Store,
     settings: SupervisionSettings,
@@ -289,14 +325,18 @@ def decide(
     confirmed_amount: str | None = None,
     liable: str | None = None,
     severity: str | None = None,
+    dataset: Dataset | None = None,
 ) -> None:
     """Decide a case as ``actor``: take it (assign to ``inspector``, start the
     investigation) if nobody has yet, then decide. ``expected_version`` is the version the
     inspector saw; if anyone changed the case since, nothing is written (``ConflictError``).
+    A confirmed visit case's liable subject is registered from ``dataset`` when needed.
     """
     from supervision import cases
 
     case = cases.get_case(store, case_id)
+    if outcome == "confirmed" and liable and case["subject_type"] == "visit":
+        register_liable(store, dataset, liable, actor=actor)
     if case["version"] != expected_version:
         from supervision.errors import ConflictError
 

@@ -256,6 +256,7 @@ def register_casework(
             confirmed_amount=None if amount is None else f"{amount:.2f}",
             liable=decision.liable,
             severity=decision.severity,
+            dataset=application.evidence(),
         )
 
     @app.post("/api/cases/{case_id}/decision", tags=["cases"])

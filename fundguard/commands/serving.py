@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import typer
 
-from fundguard.console import console, summary
+from fundguard.console import console, fail, summary
 
 
 def serve_command(host: str, port: int) -> list[str]:
@@ -42,6 +43,12 @@ def register(app: typer.Typer) -> None:
     def serve(
         port: int | None = typer.Option(None, "--port", "-p", help="Port; default from settings."),
         host: str | None = typer.Option(None, "--host", help="Address; default 127.0.0.1."),
+        evidence: Path | None = typer.Option(
+            None,
+            "--evidence",
+            help="Dataset directory whose settlements make the cases' evidence timelines "
+            "(the directory that was scored); default FUNDGUARD_SERVING__EVIDENCE_DIR.",
+        ),
     ) -> None:
         """Serve /check, /score and the console (BentoML), with the @champion model."""
         s = settings()
@@ -53,8 +60,13 @@ def register(app: typer.Typer) -> None:
             f"(API docs: http://{host}:{port}/ ; log in with a token from "
             "`fundguard users add NAME --role inspector`)"
         )
+        env = service_environment(data_dir)
+        if evidence is not None:
+            if not evidence.is_dir():
+                raise fail(f"--evidence {evidence} is not a directory of the contract's files")
+            env["FUNDGUARD_SERVING__EVIDENCE_DIR"] = str(evidence.resolve())
         command = serve_command(host, port)
-        os.execvpe(command[0], command, service_environment(data_dir))
+        os.execvpe(command[0], command, env)
 
     users = typer.Typer(help="Users of the service and console, with their roles and tokens.")
     app.add_typer(users, name="users")

@@ -113,7 +113,7 @@ def casework(application: Application) -> Application:
         name="张三",
         category="insured",
         local_code="P1",
-        legal_rep_id="110105195001010011",
+        legal_rep_id="110105195001010012",
         actor="registry (system)",
     )
     register_subject(

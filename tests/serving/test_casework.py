@@ -157,3 +157,18 @@ def test_pages_without_a_login_redirect_to_the_login_form(
 def _case_of(client: TestClient, tokens: dict[Role, str], subject_id: str) -> int:
     body = client.get("/api/leads", headers=bearer(tokens[Role.INSPECTOR])).json()
     return next(r["id"] for r in body["leads"] if r["subject_id"] == subject_id)
+
+
+def test_a_visits_person_is_registered_in_the_ledger_when_first_held_liable(
+    application: Application,
+) -> None:
+    from serving.casework import register_liable, registered_subjects
+
+    from .world import small_world
+
+    store = application.store()
+
+    register_liable(store, small_world(), "P1", actor="ann (inspector)")
+    register_liable(store, small_world(), "R9", actor="ann (inspector)")
+
+    assert registered_subjects(store, ["P1", "R9"]) == ["P1"]

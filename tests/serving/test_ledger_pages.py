@@ -39,10 +39,10 @@ def test_a_confirmed_case_appears_in_the_subjects_archive_with_names_only_for_pl
 
     assert [r["category"] for r in planner["bad"]] == ["confirmed_case"]
     assert planner["basic"]["name"] == "张三"
-    assert planner["basic"]["legal_rep_id"] == "110105195001010011"
+    assert planner["basic"]["legal_rep_id"] == "110105195001010012"
     assert auditor["basic"]["name"] == HIDDEN
     assert auditor["basic"]["legal_rep_id"] == HIDDEN
-    assert "110105195001010011" not in inspector.text
+    assert "110105195001010012" not in inspector.text
     assert "张三" not in inspector.text
 
 

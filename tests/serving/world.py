@@ -113,7 +113,7 @@ def small_leads() -> pd.DataFrame:
             "rank": [1, 2, 1],
             "amount_at_risk": [630.0, 560.0, 84.0],
             "reasons": [
-                "3 empty days (+1.20); settled elsewhere during the stay (+0.80)",
+                "3 empty days (+1.20) | settled elsewhere during the stay (+0.80)",
                 "readmitted within 15 days (+0.50)",
                 "cost per visit above peers (+0.30)",
             ],
