@@ -22,6 +22,7 @@ from settlements.progress import Track, no_track
 from settlements.schema import INPUT_TABLES, Table
 
 SUFFIXES = (".parquet", ".csv", ".csv.gz")
+UTF8_HINT = "; save it as UTF-8 (a GBK export: `iconv -f GBK -t UTF-8 in.csv > out.csv`)"
 
 
 def locate_table(directory: Path, table: Table) -> Path | None:
@@ -105,8 +106,10 @@ def _read_csv(path: Path, table: Table) -> pd.DataFrame:
         opener = _gzip_text if path.name.endswith(".gz") else _plain_text
         with opener(path) as handle:
             header = next(csv.reader(handle), None)
-    except (UnicodeDecodeError, OSError) as exc:
-        raise InputError(f"{path}: not a readable UTF-8 CSV file ({_first_line(exc)})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({_first_line(exc)}){UTF8_HINT}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
     if not header:
         raise InputError(f"{path}: empty file, expected a CSV header line")
     names = [name.strip() for name in header]
@@ -122,7 +125,8 @@ def _read_csv(path: Path, table: Table) -> pd.DataFrame:
             ),
         )
     except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
+        hint = UTF8_HINT if "utf8" in str(exc).lower().replace("-", "") else ""
+        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)}){hint}") from None
     return arrow.to_pandas()
 
 

@@ -517,3 +517,26 @@ def test_the_boundary_schema_rejects_raw_identifiers_and_unknown_codes() -> None
         check_dataset(accepted.with_tables(persons=leaked))
     with pytest.raises(SchemaErrors, match="isin"):
         check_dataset(accepted.with_tables(settlements=uncoded))
+
+
+def test_gzipped_csv_is_read_and_a_table_given_twice_is_an_input_error(tmp_path: Path) -> None:
+    import gzip
+
+    directory = write_world(tmp_path / "w")
+    plain = directory / "fee_details.csv"
+    (directory / "fee_details.csv.gz").write_bytes(gzip.compress(plain.read_bytes()))
+
+    with pytest.raises(InputError, match="fee_details is given twice"):
+        read_dataset(directory, SETTINGS, KEY)
+    plain.unlink()
+    result = read_dataset(directory, SETTINGS, KEY)
+    assert result.dataset.fee_details.hilist_code.tolist()[0] == "001"
+
+
+def test_a_gbk_encoded_csv_is_an_input_error_that_says_to_save_as_utf8(tmp_path: Path) -> None:
+    directory = write_world(tmp_path / "w")
+    path = directory / "institutions.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("gbk"))
+
+    with pytest.raises(InputError, match=r"institutions.csv: not UTF-8 text .* save it as UTF-8"):
+        read_dataset(directory, SETTINGS, KEY)
