@@ -424,7 +424,31 @@ def labels_frame(store: Store) -> pd.DataFrame:
     for col in ("subject_type", "subject_id", "pattern", "outcome", "model_version"):
         frame[col] = frame[col].astype("string")
     frame["decided_on"] = pd.to_datetime(frame["decided_on"]).dt.date
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    labels_schema().validate(frame)
+    return frame
+
+
+def labels_schema() -> Any:
+    """The pandera schema of ``labels_frame`` (the supervision → training boundary)."""
+    import pandera.pandas as pa
+
+    def coded(codes: frozenset[str]) -> pa.Column:
+        return pa.Column("string", pa.Check.isin(sorted(codes)))
+
+    return pa.DataFrameSchema(
+        {
+            "subject_type": coded(SUBJECT_TYPES),
+            "subject_id": pa.Column("string", pa.Check.str_length(min_value=1)),
+            "pattern": coded(PATTERNS),
+            "outcome": coded(frozenset({CONFIRMED, REJECTED})),
+            "decided_on": pa.Column(object, nullable=True),
+            "model_version": pa.Column("string"),
+        },
+        unique=["subject_type", "subject_id", "pattern"],
+        strict=True,
+        ordered=True,
+    )
 
 
 def export_labels(store: Store, path: Path) -> int:
