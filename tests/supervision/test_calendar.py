@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supervision.calendar import add_months, add_working_days, is_working_day
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(start=st.dates(date(2020, 1, 1), date(2026, 10, 31)), days=st.integers(1, 40))
 def test_the_nth_working_day_is_a_working_day_with_n_working_days_up_to_it(

@@ -35,6 +35,7 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     settings.cache_clear()
 
 
+@pytest.mark.slow
 def test_walk_through_from_leads_to_a_confirmed_case_a_grade_and_a_plan(
     run,
     tmp_path: Path,  # type: ignore[no-untyped-def]
