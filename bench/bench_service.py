@@ -203,6 +203,9 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=400, help="persons of the world")
     parser.add_argument("--batch", type=int, default=100, help="settlements per /score call")
     parser.add_argument("--batches", type=int, default=10, help="concurrent /score calls")
+    parser.add_argument(
+        "--sequential", type=int, default=10, help="/check calls one at a time, before the load"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,11 +222,27 @@ def main() -> None:
         token = env["FUNDGUARD_BENCH_TOKEN"]
         try:
             asyncio.run(load(url, token, items, rate=2, n=4, timeout=60))  # warm-up
+            took, scored, batch_errors = asyncio.run(
+                batches(url, token, items, args.batch, args.batches, timeout=300)
+            )
+            single = [
+                asyncio.run(load(url, token, items[i:], rate=1, n=1, timeout=60))[0]
+                for i in range(args.sequential)
+            ]
+            one_ms = np.array([x for lat in single for x in lat]) * 1000
             lat, errors, elapsed = asyncio.run(
                 load(url, token, items, args.rate, args.requests, args.timeout)
             )
             ms = np.array(lat) * 1000 if lat else np.array([np.nan])
-            figures = {
+            figures: dict[str, object] = {
+                "score_calls": args.batches,
+                "score_settlements": scored,
+                "score_seconds": round(took, 2),
+                "score_settlements_per_s": round(scored / took, 1) if took else 0.0,
+                "score_errors": len(batch_errors),
+                "check_one_at_a_time_median_ms": round(float(np.median(one_ms)), 1)
+                if len(one_ms)
+                else None,
                 "check_requests": args.requests,
                 "check_target_rate_per_s": args.rate,
                 "check_achieved_rate_per_s": round(len(lat) / elapsed, 1),
@@ -235,18 +254,6 @@ def main() -> None:
                 "check_max_ms": round(float(ms.max()), 1),
                 "p99_under_50ms": bool(np.percentile(ms, 99) < 50 and not errors),
             }
-            took, scored, batch_errors = asyncio.run(
-                batches(url, token, items, args.batch, args.batches, timeout=300)
-            )
-            figures.update(
-                {
-                    "score_calls": args.batches,
-                    "score_settlements": scored,
-                    "score_seconds": round(took, 2),
-                    "score_settlements_per_s": round(scored / took, 1) if took else 0.0,
-                    "score_errors": len(batch_errors),
-                }
-            )
             for key, value in figures.items():
                 print(f"{key:>28}: {value}")
             if errors:

@@ -138,7 +138,8 @@ class Application:
         The catalogue (item limits) is the evidence dataset's, when the service has one.
         The settlements are validated as intake does; one that breaks the contract (or whose
         person, institution or fee lines do) comes back ``invalid`` with its problems and is
-        not scored. The others are scored together, as the pyfunc model scores a dataset.
+        not scored. The others are scored together, as the pyfunc model scores a dataset
+        (signals are built without re-checking the frames intake has just validated).
         """
         if not items:
             return []
@@ -154,7 +155,7 @@ class Application:
         problems = _problems_by_settlement(result.quarantine, frames)
         accepted = result.dataset
         if len(accepted.settlements):
-            feature_set = build_features(accepted, scorer.feature_settings)
+            feature_set = build_features(accepted, scorer.feature_settings, check=False)
             leads = score(feature_set, scorer)
             evidence = feature_set.evidence
         else:
