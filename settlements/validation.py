@@ -416,18 +416,18 @@ def _check_duplicates(
 ) -> None:
     key = list(table.key)
     codes = [_encode(frame, name, cache) for name in key]
-    combined = codes[0].index.copy()
-    missing = combined < 0
+    # one integer per row for the whole key; 0 for rows missing a part (missing_key already)
+    combined = codes[0].index + 1
+    missing = codes[0].index < 0
     for more in codes[1:]:
         combined = combined * (len(more.values) + 1) + (more.index + 1)
         missing |= more.index < 0
-    combined[missing] = -1  # rows without a full key are quarantined as missing_key already
-    present = combined[~missing]
-    if len(present) and present.max() < 4 * len(frame) + 1_000_000:
-        counts = np.bincount(present)
-        shared = ~missing & (counts[np.where(missing, 0, combined)] > 1)
-    else:
-        shared = ~missing & pd.Series(combined).duplicated(keep=False).to_numpy(dtype=bool)
+    combined[missing] = 0
+    if combined.max(initial=0) < 4 * len(frame) + 1_000_000:
+        shared = np.bincount(combined)[combined] > 1
+    else:  # a key of many parts with many distinct values: hash instead of counting
+        shared = pd.Series(combined).duplicated(keep=False).to_numpy(dtype=bool)
+    shared[missing] = False
     if not shared.any():
         return
     where = np.flatnonzero(shared)
@@ -602,7 +602,7 @@ def _judge(table: Table, raw: pd.DataFrame, typed: pd.DataFrame, failures: _Fail
     rows = np.flatnonzero(bad)
     rules = np.array([f[0] for f in failures.found] or [""], dtype=object)[which[rows]]
     reasons = np.array([f[1] for f in failures.found] or [""], dtype=object)[which[rows]]
-    quarantined = raw.iloc[rows].reset_index(drop=True)
+    quarantined = _keep_rows(raw, bad) if len(rows) else raw.iloc[0:0].reset_index(drop=True)
     quarantined.insert(0, "reason", pd.Series(reasons, dtype="str"))
     quarantined.insert(0, "rule", pd.Series(rules, dtype="str"))
     reconciliation = TableReconciliation(
