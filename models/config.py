@@ -15,17 +15,19 @@ class ModelSettings(BaseModel):
     seed: int = Field(
         default=7, description="Seed of every random step (boosting, folds, forests)."
     )
-    n_estimators: int = Field(default=300, ge=1, description="LightGBM boosting rounds.")
-    learning_rate: float = Field(default=0.05, gt=0, description="LightGBM learning rate.")
-    num_leaves: int = Field(default=15, ge=2, description="LightGBM leaves per tree.")
+    n_estimators: int = Field(default=400, ge=1, description="LightGBM boosting rounds.")
+    learning_rate: float = Field(default=0.02, gt=0, description="LightGBM learning rate.")
+    num_leaves: int = Field(default=7, ge=2, description="LightGBM leaves per tree.")
     min_child_samples: int = Field(
-        default=10, ge=1, description="LightGBM minimum subjects in a leaf."
+        default=20,
+        ge=1,
+        description="LightGBM minimum subjects in a leaf (capped at 5% of the training subjects).",
     )
-    subsample: float = Field(default=0.9, gt=0, le=1, description="Row share per bagging round.")
-    colsample_bytree: float = Field(default=0.9, gt=0, le=1, description="Signal share per tree.")
-    reg_lambda: float = Field(default=1.0, ge=0, description="LightGBM L2 regularisation.")
+    subsample: float = Field(default=0.8, gt=0, le=1, description="Row share per bagging round.")
+    colsample_bytree: float = Field(default=0.5, gt=0, le=1, description="Signal share per tree.")
+    reg_lambda: float = Field(default=5.0, ge=0, description="LightGBM L2 regularisation.")
     balance_classes: bool = Field(
-        default=True,
+        default=False,
         description="Weigh confirmed and rejected subjects equally while boosting "
         "(calibration afterwards maps the scores back to probabilities).",
     )
@@ -50,6 +52,24 @@ class ModelSettings(BaseModel):
     )
     min_rejected: int = Field(
         default=20, ge=1, description="Rejected labels a supervised model needs at least."
+    )
+    population_anchor: float = Field(
+        default=1.0,
+        ge=0,
+        description="Labels come from inspected subjects, a selected few: when they cover less "
+        "than population_anchor_max_share of a level, this many uninspected subjects per label "
+        "(drawn at random) join the training as rejected, so that the model also ranks the "
+        "population it never saw inspected. 0 turns it off. The calibrator fits on the "
+        "inspected subjects only.",
+    )
+    population_anchor_weight: float = Field(
+        default=1.0, gt=0, description="Weight of each uninspected anchor subject."
+    )
+    population_anchor_max_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Labelled share of a level's subjects below which anchoring applies.",
     )
     cold_start_trees: int = Field(default=50, ge=1, description="IsolationForest trees.")
     cold_start_min_peers: int = Field(

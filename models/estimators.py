@@ -63,12 +63,14 @@ class CalibratedBooster(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _booster(self) -> lgb.LGBMClassifier:
+    def _booster(self, n: int) -> lgb.LGBMClassifier:
+        """A LightGBM classifier for ``n`` training subjects: a leaf holds at least
+        ``min_child_samples`` of them, but never more than 5% (small label sets still split)."""
         return lgb.LGBMClassifier(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
+            min_child_samples=max(2, min(self.min_child_samples, n // 20)),
             subsample=self.subsample,
             subsample_freq=1 if self.subsample < 1 else 0,
             colsample_bytree=self.colsample_bytree,
@@ -81,9 +83,20 @@ class CalibratedBooster(ClassifierMixin, BaseEstimator):
             verbose=-1,
         )
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> CalibratedBooster:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        groups: Any = None,
+        sample_weight: Any = None,
+        calibrate_on: Any = None,
+    ) -> CalibratedBooster:
+        """Fit; ``calibrate_on`` (a boolean mask) limits the calibrator to those rows, e.g.
+        to the inspected subjects when unlabelled ones were added as weighted negatives."""
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
         y = np.asarray(y).astype(int)
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        mask = np.ones(len(y), bool) if calibrate_on is None else np.asarray(calibrate_on, bool)
         self.classes_ = np.array([0, 1])
         n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
         if n_pos < 2 or n_neg < 2:
@@ -106,12 +119,14 @@ class CalibratedBooster(ClassifierMixin, BaseEstimator):
         for train, test in folds:
             if len(np.unique(y[train])) < 2:
                 continue
-            booster = self._booster().fit(X[train], y[train])
+            booster = self._booster(len(train)).fit(
+                X[train], y[train], sample_weight=None if weight is None else weight[train]
+            )
             held_out[test] = booster.predict(X[test], raw_score=True)
-        seen = ~np.isnan(held_out)
+        seen = ~np.isnan(held_out) & mask
         self.calibration_method_ = self._method(n_pos)
         self.calibrator_ = _fit_calibrator(held_out[seen], y[seen], self.calibration_method_)
-        self.booster_ = self._booster().fit(X, y)
+        self.booster_ = self._booster(len(y)).fit(X, y, sample_weight=weight)
         return self
 
     def _method(self, n_pos: int) -> str:

@@ -118,14 +118,19 @@ class FraudScorer(BaseEstimator):
             y = y[member(y.index, matrix.index)]
             n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
             if n_pos >= s.min_confirmed and n_neg >= s.min_rejected and columns:
+                y, weight, inspected = self._anchored(y, matrix.index)
                 rows = matrix.loc[y.index]
                 estimator: CalibratedBooster | ColdStartScorer = self._booster().fit(
                     rows.to_numpy(),
                     y.to_numpy(),
                     groups=subject_groups(feature_set, level, rows.index),
+                    sample_weight=weight,
+                    calibrate_on=inspected,
                 )
                 method = SUPERVISED
                 why = f"{n_pos} confirmed, {n_neg} rejected labels"
+                if (~inspected).any():
+                    why += f", {int((~inspected).sum())} uninspected anchors"
             else:
                 estimator = self._cold_start(feature_set, level, matrix, pattern)
                 method = COLD_START
@@ -147,6 +152,28 @@ class FraudScorer(BaseEstimator):
                 },
             )
         return self
+
+    def _anchored(
+        self, y: pd.Series, subjects: pd.Index
+    ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+        """Labels plus uninspected subjects drawn as weighted rejected ones (see settings)."""
+        s = self._settings
+        inspected = np.ones(len(y), bool)
+        weight = np.ones(len(y))
+        if s.population_anchor <= 0 or len(y) >= s.population_anchor_max_share * len(subjects):
+            return y, weight, inspected
+        others = subjects[~member(subjects, y.index)]
+        count = min(len(others), round(s.population_anchor * len(y)))
+        if count == 0:
+            return y, weight, inspected
+        rng = np.random.default_rng(s.seed)
+        drawn = others[np.sort(rng.choice(len(others), size=count, replace=False))]
+        anchors = pd.Series(0.0, index=drawn)
+        return (
+            pd.concat([y, anchors]),
+            np.concatenate([weight, np.full(count, s.population_anchor_weight)]),
+            np.concatenate([inspected, np.zeros(count, bool)]),
+        )
 
     def _booster(self) -> CalibratedBooster:
         s = self._settings
