@@ -167,6 +167,14 @@ class SupervisionSettings(BaseModel):
         default=1, ge=0, description="How many times a review may be extended (§9)."
     )
 
+    # --- enrolment of a dataset's institutions ----------------------------------------
+    agreement_years: int = Field(
+        default=1,
+        ge=1,
+        description="Length in years of the service agreement that `ledger enroll` records for "
+        "a newly enrolled designated institution, from the enrolment date (§9).",
+    )
+
     # --- 双随机 sampling planner --------------------------------------------------------
     risk_share: float = Field(
         default=0.0,

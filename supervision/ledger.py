@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -165,6 +166,203 @@ def find_subject(session: Session, key: str) -> CreditSubject:
             f"no credit subject {key!r}; register it with `fundguard ledger add-subject`"
         )
     return subject
+
+
+# --- enrolment of a dataset's institutions ---------------------------------------------
+
+INSTITUTION_TYPE_CATEGORY = {"1": "hospital", "2": "pharmacy"}
+"""Ledger category of each ``fixmedins_type`` code (1 medical institution, 2 retail pharmacy)."""
+
+
+@dataclass(frozen=True)
+class EnrollResult:
+    """What ``enroll_institutions`` did: ``read = enrolled + already + len(rejected)``."""
+
+    read: int
+    enrolled: int
+    """Institutions newly registered as credit subjects."""
+    already: int
+    """Institutions that were credit subjects before (nothing of theirs is overwritten)."""
+    rejected: pd.DataFrame
+    """Institution rows that were not enrolled, with a ``reason`` column."""
+    designated: int
+    """Institutions newly entered in the designated-institution registry."""
+    agreement_end: date
+    """Last day of the service agreement recorded for newly designated institutions."""
+
+
+def _uscc_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "no unified social credit code (uscc)"
+    try:
+        uscc.validate(value.strip())
+    except ValidationError as exc:
+        return f"invalid unified social credit code ({exc})"
+    return None
+
+
+def _enrollable(institutions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split the institutions table into rows that can be enrolled and rejected rows."""
+    missing = [
+        c for c in ("fixmedins_code", "fixmedins_name", "fixmedins_type")
+        if c not in institutions.columns
+    ]  # fmt: skip
+    if missing:
+        raise InputError(f"the institutions table lacks {', '.join(missing)}")
+    source = institutions.reset_index(drop=True)
+    blank = pd.Series(pd.NA, index=source.index, dtype="string")
+    code = source["fixmedins_code"].astype("string").str.strip()
+    name = source["fixmedins_name"].astype("string").str.strip()
+    kind = source["fixmedins_type"].astype("string").str.strip()
+    raw_key = source["uscc"].astype("string") if "uscc" in source.columns else blank
+    key_problem = raw_key.map(_uscc_problem, na_action=None).astype("string")
+    key = (
+        raw_key.where(key_problem.isna())
+        .map(lambda v: uscc.compact(v) if isinstance(v, str) else pd.NA)
+        .astype("string")
+    )
+    reason = blank.copy()
+    checks = [
+        (code.isna() | (code == ""), "no fixmedins_code"),
+        (code.duplicated(keep="first") & code.notna(), "fixmedins_code repeated in the table"),
+        (name.isna() | (name == ""), "no fixmedins_name"),
+        (~kind.isin(list(INSTITUTION_TYPE_CATEGORY)), "fixmedins_type is neither 1 nor 2"),
+    ]
+    for bad, why in checks:
+        reason = reason.mask(reason.isna() & bad.fillna(True), why)
+    reason = reason.fillna(key_problem)
+    shared = key.notna() & reason.isna() & key.where(reason.isna()).duplicated(keep="first")
+    first_code = (
+        pd.DataFrame({"key": key, "code": code})[reason.isna()].drop_duplicates("key")
+        .set_index("key")["code"]
+    )  # fmt: skip
+    reason = reason.mask(
+        shared,
+        "unified social credit code already used by " + key.map(first_code).fillna("?"),
+    )
+    frame = pd.DataFrame(
+        {
+            "fixmedins_code": code,
+            "name": name,
+            "category": kind.map(INSTITUTION_TYPE_CATEGORY),
+            "credit_key": key,
+        }
+    )
+    bad = reason.notna()
+    return frame[~bad], source[bad].assign(reason=reason[bad])
+
+
+def enroll_institutions(
+    store: Store,
+    institutions: pd.DataFrame,
+    *,
+    actor: str,
+    on: date,
+    settings: SupervisionSettings,
+) -> EnrollResult:
+    """Register every institution of a dataset as a credit subject and a designated institution.
+
+    An institution becomes an ``institution`` subject keyed by its unified social credit code
+    (check digit verified), with ``local_code`` = ``fixmedins_code`` (the key leads and cases
+    use) and category hospital or pharmacy from ``fixmedins_type``; and it enters the
+    designated-institution registry (status designated, a service agreement from ``on`` for
+    ``settings.agreement_years``). Rows without a valid code, or clashing with the ledger,
+    are rejected with the reason. Re-running changes nothing: existing subjects and
+    designations are left as they are.
+    """
+    good, rejected = _enrollable(institutions)
+    agreement_end = add_years(on, settings.agreement_years) - timedelta(days=1)
+    codes = good["fixmedins_code"].tolist()
+    keys = good["credit_key"].tolist()
+    refused: dict[int, str] = {}
+    enrolled = already = designated = 0
+    with store.write(actor) as tx:
+        by_key: dict[str, CreditSubject] = {}
+        by_code: dict[str, CreditSubject] = {}
+        rows: dict[str, DesignatedInstitution] = {}
+        for start in range(0, len(good), 500):
+            chunk_keys, chunk_codes = keys[start : start + 500], codes[start : start + 500]
+            for known in tx.session.execute(
+                select(CreditSubject).where(
+                    or_(
+                        (CreditSubject.kind == INSTITUTION)
+                        & CreditSubject.credit_key.in_(chunk_keys),
+                        CreditSubject.local_code.in_(chunk_codes),
+                    )
+                )
+            ).scalars():
+                if known.kind == INSTITUTION:
+                    by_key[known.credit_key] = known
+                if known.local_code is not None:
+                    by_code[known.local_code] = known
+            for row in tx.session.execute(
+                select(DesignatedInstitution).where(
+                    DesignatedInstitution.fixmedins_code.in_(chunk_codes)
+                )
+            ).scalars():
+                rows[row.fixmedins_code] = row
+        enrolled_subjects: list[tuple[str, CreditSubject]] = []
+        for position, item in zip(good.index, good.itertuples(index=False), strict=True):
+            code, key = str(item.fixmedins_code), str(item.credit_key)
+            subject, holder = by_key.get(key), by_code.get(code)
+            if subject is not None and subject.local_code not in (None, code):
+                refused[position] = (
+                    f"unified social credit code already enrolled as {subject.local_code}"
+                )
+                continue
+            if holder is not None and holder is not subject:
+                refused[position] = (
+                    f"fixmedins_code already enrolled with credit key {holder.credit_key}"
+                )
+                continue
+            if subject is None:
+                subject = CreditSubject(
+                    kind=INSTITUTION,
+                    credit_key=key,
+                    local_code=code,
+                    name=str(item.name),
+                    category=str(item.category),
+                    registered_by=tx.actor,
+                    registered_at=tx.now,
+                )
+                tx.session.add(subject)
+                enrolled += 1
+            else:
+                if subject.local_code is None:
+                    subject.local_code = code
+                already += 1
+            enrolled_subjects.append((code, subject))
+        tx.session.flush()
+        for code, subject in enrolled_subjects:
+            designation = rows.get(code)
+            if designation is None:
+                tx.session.add(
+                    DesignatedInstitution(
+                        fixmedins_code=code,
+                        subject_id=subject.id,
+                        status="designated",
+                        agreement_start=on,
+                        agreement_end=agreement_end,
+                        updated_by=tx.actor,
+                    )
+                )
+                designated += 1
+            elif designation.subject_id is None:
+                designation.subject_id = subject.id
+        tx.describe("ledger.enroll", enrolled=enrolled, already=already, designated=designated)
+    if refused:
+        extra = institutions.reset_index(drop=True).loc[list(refused)]
+        rejected = pd.concat(
+            [rejected, extra.assign(reason=pd.Series(refused, dtype="string"))]
+        ).sort_index()
+    return EnrollResult(
+        read=len(institutions),
+        enrolled=enrolled,
+        already=already,
+        rejected=rejected.reset_index(drop=True),
+        designated=designated,
+        agreement_end=agreement_end,
+    )
 
 
 def _case_subject(tx: Tx, case: Case, credit_subject: str | None) -> CreditSubject:

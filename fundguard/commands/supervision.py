@@ -318,6 +318,51 @@ def _ledger_app() -> typer.Typer:
         )
         console.print(f"subject {subject.id}: {subject.kind} {subject.credit_key}")
 
+    @app.command("enroll")
+    def enroll(
+        directory: Path = typer.Argument(..., help="Dataset directory (its institutions table)."),
+        on: datetime | None = typer.Option(
+            None, "--on", formats=DATE_FORMATS, help="Enrolment date, start of the agreement."
+        ),
+        actor: str | None = ACTOR,
+    ) -> None:
+        """Enrol every institution of a dataset: credit subject (by its USCC) and designated
+        institution with a service agreement; re-running adds nothing."""
+        from fundguard.cli import settings
+        from settlements.readers import locate_table, read_table_file
+        from settlements.schema import INSTITUTIONS
+
+        if not directory.is_dir():
+            raise InputError(f"{directory} is not a directory: give the dataset directory")
+        path = locate_table(directory, INSTITUTIONS)
+        if path is None:
+            raise InputError(
+                f"{directory}: no institutions table (expected institutions.parquet or "
+                "institutions.csv)"
+            )
+        result = ledger.enroll_institutions(
+            _store(),
+            read_table_file(path, INSTITUTIONS),
+            actor=_actor(actor),
+            on=_day(on),
+            settings=_settings(),
+        )
+        rows: dict[str, object] = {
+            "institutions read": result.read,
+            "enrolled": result.enrolled,
+            "already enrolled": result.already,
+            "rejected": len(result.rejected),
+            "newly designated": result.designated,
+            "agreements until": result.agreement_end,
+        }
+        if len(result.rejected):
+            out = settings().data_dir / "quarantine" / "institutions.enroll-rejected.csv"
+            _write_frame(result.rejected, out)
+            rows["rejected file"] = out
+            for reason, n in result.rejected["reason"].value_counts().head(10).items():
+                console.print(f"rejected {n}: {reason}")
+        summary("ledger enroll", rows)
+
     @app.command("add-record")
     def add_record(
         subject: str,

@@ -122,3 +122,29 @@ def test_verify_fails_with_exit_1_when_a_row_was_tampered_with(run) -> None:  # 
         conn.execute(text("update inspectors set name = 'B'"))
     out = run("ledger", "verify", code=1)
     assert "inspectors row INS-A was changed after its last audit entry" in out
+
+
+def test_enroll_reads_the_institutions_of_a_dataset_directory_and_reconciles(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    from fundguard.cli import settings
+
+    world = tmp_path / "world"
+    world.mkdir()
+    pd.DataFrame(
+        {
+            "fixmedins_code": ["H001", "H002", "P003"],
+            "fixmedins_name": ["甲医院", "乙医院", "丙药店"],
+            "fixmedins_type": ["1", "1", "2"],
+            "admdvs": ["330102"] * 3,
+            "uscc": [uscc_for(1), "not-a-code", uscc_for(3)],
+        }
+    ).to_csv(world / "institutions.csv", index=False)
+    first = run("ledger", "enroll", str(world), "--on", "2026-01-05")
+    assert "institutions read 3 enrolled 2 already enrolled 0 rejected 1" in first
+    assert "agreements until 2027-01-04" in first
+    rejected = pd.read_csv(settings().data_dir / "quarantine/institutions.enroll-rejected.csv")
+    assert rejected["fixmedins_code"].tolist() == ["H002"]
+    again = run("ledger", "enroll", str(world))
+    assert "enrolled 0 already enrolled 2 rejected 1 newly designated 0" in again
+    assert "is not a directory" in run("ledger", "enroll", str(tmp_path / "nowhere"), code=1)
