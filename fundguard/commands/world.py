@@ -42,8 +42,9 @@ def register(app: typer.Typer) -> None:
         labels = world.dataset.labels
         fraud = truth[truth["fraud"]]
         summary(
-            f"Synthetic world written to {out}",
+            "Synthetic world",
             {
+                "directory": str(out),
                 "persons": f"{persons:,}",
                 "settlements": f"{len(world.dataset.settlements):,}",
                 "fee lines": f"{len(world.dataset.fee_details):,}",

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from settlements.synthetic.care import PHARMACY, STAY
+from settlements.synthetic.care import CODE_ID, CODES, PHARMACY, STAY
 from settlements.synthetic.catalog import ITEMS, item_arrays
 from settlements.synthetic.config import WorldConfig
 from settlements.synthetic.world import (
@@ -73,7 +73,13 @@ def settle(
     eligible = medfee * 0.92
     ded = np.where(stay & (s_part == 0), np.vectorize(DEDUCTIBLE.get)(tier), 0.0)
     ratio = np.select(
-        [stay & employee, stay, med_type == "41", med_type == "14", employee],
+        [
+            stay & employee,
+            stay,
+            med_type == CODE_ID["41"],
+            med_type == CODE_ID["14"],
+            employee,
+        ],
         [
             np.select([tier == TIER_TERTIARY, tier == TIER_SECONDARY], [0.85, 0.88], 0.9),
             np.select([tier == TIER_TERTIARY, tier == TIER_SECONDARY], [0.65, 0.75], 0.85),
@@ -84,7 +90,7 @@ def settle(
         0.5,
     )
     hifp = np.maximum(eligible - ded, 0) * ratio
-    hifp = np.where(med_type == "11", np.minimum(hifp, config.outpatient_fund_cap), hifp)
+    hifp = np.where(med_type == CODE_ID["11"], np.minimum(hifp, config.outpatient_fund_cap), hifp)
     hifp = np.round(hifp, 2)
     big = np.where(stay, np.maximum(eligible - ded - hifp - 15_000, 0) * 0.6, 0.0)
     fund = np.round(hifp + big, 2)
@@ -205,7 +211,7 @@ def to_contract(
             "mdtrt_id": text(mdtrt),
             "psn_no": text(take(pa.array(person_codes.tolist(), pa.string()), person)),
             "fixmedins_code": text(take(inst_codes, visits["inst"].to_numpy()[s_visit])),
-            "med_type": text(visits["med_type"].to_numpy()[s_visit]),
+            "med_type": text(take(CODES, visits["med_type"].to_numpy()[s_visit])),
             "begndate": (start + settlements["begin"].to_numpy() * day).astype("datetime64[ns]"),
             "enddate": (start + settlements["end"].to_numpy() * day).astype("datetime64[ns]"),
             "setl_time": (
@@ -218,9 +224,9 @@ def to_contract(
             "fund_pay_sumamt": settlements["fund"].to_numpy(),
             "acct_pay": settlements["acct"].to_numpy(),
             "psn_cash_pay": settlements["cash"].to_numpy(),
-            "dise_codg": text(visits["dise"].to_numpy()[s_visit]),
+            "dise_codg": text(take(CODES, visits["dise"].to_numpy()[s_visit])),
             "atddr_no": text(take(doctor_codes, visits["doctor"].to_numpy()[s_visit])),
-            "mdtrt_cert_type": text(visits["cert"].to_numpy()[s_visit]),
+            "mdtrt_cert_type": text(take(CODES, visits["cert"].to_numpy()[s_visit])),
             "refd_setl_flag": text(take(["0", "1"], refund.astype(np.int64))),
         }
     )

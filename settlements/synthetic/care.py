@@ -13,10 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from settlements.schema import CERT_TYPES, MED_TYPES
 from settlements.synthetic.catalog import (
     CONDITIONS,
+    EXTRA_DIAGNOSES,
     HONEST_STAY_GROUPS,
     PHARMACY_BASKETS,
+    SAME_CHAPTER,
     STAY_GROUP_INDEX,
     STAY_GROUPS,
     VISIT_KINDS,
@@ -43,8 +46,8 @@ VISIT_COLUMNS: dict[str, object] = {
     "person": np.int64,
     "inst": np.int64,
     "doctor": np.int64,
-    "med_type": object,
-    "dise": object,
+    "med_type": np.int64,
+    "dise": np.int64,
     "cat": np.int8,
     "kind": np.int64,
     "begin": np.int64,
@@ -59,7 +62,7 @@ VISIT_COLUMNS: dict[str, object] = {
     "bundle_split": bool,
     "extra_item": np.int64,
     "hv_item": np.int64,
-    "cert": object,
+    "cert": np.int64,
     "injected": bool,
 }
 """Internal visit frame: person row (in the chunk), institution and attending doctor rows,
@@ -76,13 +79,42 @@ DEFAULTS: dict[str, object] = {
     "bundle_split": False,
     "extra_item": -1,
     "hv_item": -1,
-    "cert": "",
+    "cert": "01",
     "injected": False,
 }
 
 
+def _all_codes() -> tuple[str, ...]:
+    codes = [*sorted(MED_TYPES), *sorted(CERT_TYPES)]
+    codes += [c for g in STAY_GROUPS for c in g.codes] + [k.code for k in VISIT_KINDS]
+    codes += [c.code for c in CONDITIONS] + [b[1] for b in PHARMACY_BASKETS]
+    codes += [*SAME_CHAPTER.values(), *EXTRA_DIAGNOSES]
+    return tuple(dict.fromkeys(codes))
+
+
+CODES: tuple[str, ...] = _all_codes()
+"""Every code a visit's ``med_type``, ``dise`` and ``cert`` may hold: visits keep the
+row number here (integers are fast to copy and compare), the assembly writes the code."""
+CODE_ID: dict[str, int] = {c: i for i, c in enumerate(CODES)}
+CONDITION_CODES = np.array([CODE_ID[c.code] for c in CONDITIONS])
+
+
+def code_ids(values: object) -> np.ndarray | int:
+    """The ``CODES`` row of a code or of each code in an array (KeyError if unknown)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return arr if arr.ndim else int(arr)
+    if arr.ndim == 0:
+        return CODE_ID[str(arr)]
+    uniq, inverse = np.unique(arr.astype(str), return_inverse=True)
+    return np.array([CODE_ID[u] for u in uniq], dtype=np.int64)[inverse]
+
+
 def make_visits(**columns: object) -> pd.DataFrame:
-    """A visit frame from the given columns; unspecified modifiers take their defaults."""
+    """A visit frame from the given columns; unspecified modifiers take their defaults.
+
+    ``med_type``, ``dise`` and ``cert`` may be given as codes; they are kept as rows of
+    ``CODES``."""
     lengths = [np.size(a) for a in map(np.asarray, columns.values()) if np.ndim(a) > 0]
     n = max(lengths) if lengths else 1
     data = {}
@@ -90,6 +122,8 @@ def make_visits(**columns: object) -> pd.DataFrame:
         value = columns.get(name, DEFAULTS.get(name))
         if value is None:
             raise ValueError(f"visit column {name} is required")
+        if name in ("med_type", "dise", "cert"):
+            value = code_ids(value)
         arr = np.asarray(value)
         data[name] = (np.full(n, arr.item()) if arr.ndim == 0 else arr).astype(dtype)  # type: ignore[call-overload]
     return pd.DataFrame(data)
@@ -639,9 +673,11 @@ def _visit_lines(
     out: list[dict[str, np.ndarray]] = []
     templates: list[tuple[np.ndarray, tuple[Charge, ...], tuple[int, int]]] = []
     for k, vk in enumerate(VISIT_KINDS):
-        templates.append((np.flatnonzero((cat == OUTPATIENT) & (kind == k)), vk.charges, vk.days))
+        charges = (Charge("reg", "first"), *vk.charges)
+        templates.append((np.flatnonzero((cat == OUTPATIENT) & (kind == k)), charges, vk.days))
     for c, cond in enumerate(CONDITIONS):
         charges = (
+            Charge("reg", "first"),
             Charge("consult_op", "first"),
             *cond.extra,
             *(Charge(drug, "first", (dose, dose)) for drug, dose in cond.drugs),

@@ -51,6 +51,7 @@ ITEMS: tuple[Item, ...] = (
     _svc("consult_op", "001101000010000", "门诊诊查费", "02", 25.0),
     _svc("consult_em", "001101000020000", "急诊诊查费", "02", 30.0),
     _svc("consult_ip", "001101000030000", "住院诊查费", "02", 20.0, max_daily_cnt=1),
+    _svc("reg", "001101000050000", "普通门诊挂号费", "13", 2.0, max_daily_cnt=1),
     # examinations
     _svc("xray_chest", "002101000010000", "胸部X线摄影", "03", 80.0),
     _svc("ct_chest", "002103000010000", "胸部CT平扫", "03", 260.0),
@@ -69,6 +70,7 @@ ITEMS: tuple[Item, ...] = (
     _svc("lipids", "002503000050000", "血脂四项", "04", 48.0, bundle="biochem"),
     _svc("glucose_poc", "002503000060000", "末梢血糖监测", "04", 8.0, max_daily_cnt=7),
     _svc("crp", "002505000010000", "C反应蛋白测定", "04", 30.0),
+    _svc("lytes", "002503000090000", "电解质测定", "04", 25.0),
     _svc("urine", "002502000010000", "尿常规", "04", 12.0),
     _svc("hba1c", "002503000070000", "糖化血红蛋白测定", "04", 60.0),
     _svc("coag", "002504000010000", "凝血四项", "04", 80.0),
@@ -125,6 +127,7 @@ ITEMS: tuple[Item, ...] = (
     _svc("anaesthesia", "003308000010000", "全身麻醉", "06", 900.0),
     # consumables
     Item("infusion_set", "C14010100000001", "一次性使用输液器", "301", "08", 4.0),
+    Item("syringe", "C14010200000001", "一次性使用无菌注射器", "301", "08", 1.0),
     Item("stent", "C02020100000001", "冠状动脉药物洗脱支架", "301", "08", 720.0),
     Item("hip_implant", "C03010100000001", "人工髋关节假体", "301", "08", 7200.0),
     Item("suture", "C14020100000001", "可吸收缝合线", "301", "08", 60.0),
@@ -140,6 +143,7 @@ ITEMS: tuple[Item, ...] = (
     _drug("levofloxacin", "XJ01MAL0001", "左氧氟沙星片", 0.8, max_prd_days=7, max_daily_cnt=2),
     _drug("ibuprofen", "XM01AEB0001", "布洛芬缓释胶囊", 0.4, max_prd_days=7, max_daily_cnt=2),
     _drug("omeprazole", "XA02BCA0001", "奥美拉唑肠溶胶囊", 0.3, max_prd_days=14, max_daily_cnt=2),
+    _drug("kcl", "XB05XAP0001", "氯化钾注射液(10ml)", 1.5, max_daily_cnt=6),
     _drug("nacl", "XB05BBL0001", "0.9%氯化钠注射液(250ml)", 3.0, max_daily_cnt=6),
     _drug("tramadol", "XN02AXQ0001", "盐酸曲马多缓释片", 1.5, max_prd_days=7, max_daily_cnt=4),
     _drug("diazepam", "XN05BAD0001", "地西泮片", 0.1, max_prd_days=7, max_daily_cnt=3),
@@ -280,6 +284,10 @@ _WARD = (
     Charge("iv", "daily", (1, 2), 0.8),
     Charge("nacl", "daily", (1, 3), 0.8),
     Charge("infusion_set", "daily", (1, 2), 0.8),
+    Charge("syringe", "daily", (2, 4), 0.9),
+    Charge("omeprazole", "daily", (1, 2), 0.4),
+    Charge("kcl", "daily", (1, 2), 0.3),
+    Charge("lytes", "every3", prob=0.5),
 )
 _ADMIT_LABS = (
     Charge("cbc", "first"),
@@ -831,3 +839,26 @@ PHARMACY_BASKETS: tuple[tuple[str, str, float, tuple[int, int]], ...] = (
     ("amoxicillin", "J06.900", 6, (3, 5)),
 )
 """Over-the-counter purchases: drug, diagnosis recorded, daily dose, days supplied."""
+
+SAME_CHAPTER = {
+    "J18.900": "J15.900",
+    "J15.900": "J18.900",
+    "J44.100": "J18.900",
+    "I63.900": "I67.800",
+    "I21.900": "I20.000",
+    "I20.000": "I21.900",
+    "K35.800": "K37.x00",
+    "K80.200": "K81.000",
+    "O82.000": "O80.000",
+    "S72.000": "S72.100",
+    "E11.900": "E11.200",
+    "C34.900": "C78.000",
+    "N40.x00": "N41.000",
+    "I61.900": "I63.900",
+    "R53.x00": "R51.x00",
+    "R51.x00": "R53.x00",
+}
+"""A different diagnosis of the same ICD-10 chapter, for the subtle split admission."""
+
+EXTRA_DIAGNOSES: tuple[str, ...] = ("O04.900",)
+"""Diagnoses only fraud writes (an abortion billed to the wrong person)."""

@@ -23,9 +23,12 @@ import pandas as pd
 from settlements.synthetic.care import (
     CHRONIC,
     CHRONIC_BASKET,
+    CODE_ID,
+    CODES,
     OUTPATIENT,
     PHARMACY,
     STAY,
+    code_ids,
     make_visits,
     new_stays,
 )
@@ -33,6 +36,7 @@ from settlements.synthetic.catalog import (
     CONDITION_INDEX,
     HIGH_VALUE_DRUGS,
     PHARMACY_BASKETS,
+    SAME_CHAPTER,
     STAY_GROUP_INDEX,
     STAY_GROUPS,
     VISIT_KIND_INDEX,
@@ -99,26 +103,6 @@ LOOKALIKES: dict[str, tuple[str, str]] = {
     "nearby_within_hour": (CARD_LENDING, "person"),
     "settled_after_in_hospital_death": (CARD_LENDING, "person"),
 }
-
-SAME_CHAPTER = {
-    "J18.900": "J15.900",
-    "J15.900": "J18.900",
-    "J44.100": "J18.900",
-    "I63.900": "I67.800",
-    "I21.900": "I20.000",
-    "I20.000": "I21.900",
-    "K35.800": "K37.x00",
-    "K80.200": "K81.000",
-    "O82.000": "O80.000",
-    "S72.000": "S72.100",
-    "E11.900": "E11.200",
-    "C34.900": "C78.000",
-    "N40.x00": "N41.000",
-    "I61.900": "I63.900",
-    "R53.x00": "R51.x00",
-    "R51.x00": "R53.x00",
-}
-"""A different diagnosis of the same ICD-10 chapter, for the subtle split admission."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +247,10 @@ class Injection:
         config: WorldConfig,
         rng: np.random.Generator,
     ) -> None:
-        self.visits = visits.reset_index(drop=True)
+        self.size = len(visits)
+        capacity = self.size + self.size // 4 + 64
+        self._data = {name: _with_capacity(visits[name].to_numpy(), capacity) for name in visits}
+        self._touched = np.zeros(capacity, dtype=bool)
         self.persons = persons
         self.usual = usual
         self.region = region
@@ -272,27 +259,48 @@ class Injection:
         self.rng = rng
         self.days = config.days
         self.truth: list[pd.DataFrame] = []
-        self.touched = np.zeros(len(self.visits), dtype=bool)
         self.used = np.zeros(len(persons), dtype=bool)
         self.tiers = region.institutions["tier"].to_numpy()
-        self._cols: dict[str, np.ndarray] = {}
 
     # -- bookkeeping ---------------------------------------------------------------------
+    @property
+    def data(self) -> dict[str, np.ndarray]:
+        """The visit columns (views of the first ``n`` rows)."""
+        return {name: values[: self.size] for name, values in self._data.items()}
+
+    @property
+    def touched(self) -> np.ndarray:
+        """Visits already given a role (a view: setting it marks them)."""
+        return self._touched[: self.size]
+
     def add(self, frame: pd.DataFrame) -> np.ndarray:
         """Append visits; return their row numbers."""
-        rows = np.arange(len(self.visits), len(self.visits) + len(frame))
-        frame = frame.assign(injected=True)
-        self.visits = pd.concat([self.visits, frame], ignore_index=True)
-        self._cols.clear()
-        self.touched = np.r_[self.touched, np.ones(len(frame), dtype=bool)]
+        rows = np.arange(self.size, self.size + len(frame))
+        end = self.size + len(frame)
+        if end > len(self._touched):
+            capacity = max(end, 2 * len(self._touched))
+            self._data = {
+                k: _with_capacity(v[: self.size], capacity) for k, v in self._data.items()
+            }
+            self._touched = _with_capacity(self._touched[: self.size], capacity)
+        for name, values in self._data.items():
+            values[self.size : end] = True if name == "injected" else frame[name].to_numpy()
+        self._touched[self.size : end] = True
+        self.size = end
         return rows
 
     def set(self, rows: np.ndarray, **columns: object) -> None:
+        """Change visits in place; they count as injected from then on."""
         for name, value in columns.items():
-            self.visits.loc[rows, name] = value  # type: ignore[call-overload]
-        self._cols.clear()
-        self.visits.loc[rows, "injected"] = True
-        self.touched[rows] = True
+            if name in ("med_type", "dise", "cert"):
+                value = code_ids(value)
+            self._data[name][: self.size][rows] = value
+        self._data["injected"][: self.size][rows] = True
+        self._touched[: self.size][rows] = True
+
+    def rows(self, rows: np.ndarray) -> pd.DataFrame:
+        """A copy of some visits, as a visit frame."""
+        return pd.DataFrame({name: values[rows] for name, values in self.data.items()})
 
     def record(self, subject_type: str, rows: np.ndarray, variant: str, fraud: bool = True) -> None:
         if not len(rows):
@@ -350,10 +358,8 @@ class Injection:
         return rows
 
     def col(self, name: str) -> np.ndarray:
-        """A visit column as an array (cached until the visits change)."""
-        if name not in self._cols:
-            self._cols[name] = self.visits[name].to_numpy()
-        return self._cols[name]
+        """A visit column (a view: read it, change it only through ``set``)."""
+        return self._data[name][: self.size]
 
     def fits(self, rows: np.ndarray, los: np.ndarray) -> np.ndarray:
         """Stays that still end inside the period after lengthening to ``los``."""
@@ -477,12 +483,12 @@ class Injection:
                         if blatant
                         else self.rng.integers(12, 16, len(r))
                     )
-                    dise = self.col("dise")[r]
+                    dise = np.array(CODES)[self.col("dise")[r]]
                     if not blatant:
                         dise = np.array([SAME_CHAPTER.get(d, d) for d in dise], dtype=object)
                     self.record("visit", self._readmit(r, gap, dise, split=True), variant)
             cat, inst = self.col("cat"), self.col("inst")
-            outpatient = (cat == OUTPATIENT) & (inst == h) & (self.col("med_type") == "11")
+            outpatient = (cat == OUTPATIENT) & (inst == h) & (self.col("med_type") == CODE_ID["11"])
             want = self.n(self.config.split_billing_rate / 4, int(outpatient.sum()))
             self._split_outpatient(self.pick(outpatient, want), h)
 
@@ -517,7 +523,7 @@ class Injection:
             los=second,
             inst=self.col("inst")[stays],
         )
-        frame["dise"] = dise
+        frame["dise"] = code_ids(dise)
         if split:
             frame["doctor"] = self.col("doctor")[stays]
         frame = frame.assign(los=np.minimum(frame["los"], self.days - frame["begin"]))
@@ -531,7 +537,7 @@ class Injection:
         extra = self.rng.integers(1, 4, len(rows))
         base = np.repeat(rows, extra)
         step = np.arange(len(base)) - np.repeat(np.cumsum(extra) - extra, extra) + 1
-        clones = self.visits.iloc[base].copy()
+        clones = self.rows(base)
         clones["sec"] = np.minimum(
             clones["sec"].to_numpy() + step * self.rng.integers(600, 2400, len(base)), 86_000
         )
@@ -796,7 +802,7 @@ class Injection:
         chronic_person[self.col("person")[chronic_rows]] = True
         who = self.take_persons(m, chronic_person & alive)
         base = chronic_rows[np.isin(self.col("person")[chronic_rows], who)]
-        refills = self.visits.iloc[base].copy()
+        refills = self.rows(base)
         refills["begin"] = refills["begin"].to_numpy() + (
             refills["prd"].to_numpy() * rng.uniform(0.3, 0.5, len(base))
         ).astype(np.int64)
@@ -836,7 +842,7 @@ class Injection:
             split=False,
             group=np.full(len(rows), STAY_GROUP_INDEX["coronary"]),
         )
-        em = self.visits.iloc[new]
+        em = self.rows(new)
         self.add(
             make_visits(
                 person=em["person"].to_numpy(),
@@ -869,15 +875,15 @@ class Injection:
         cat = self.col("cat")
         op = (
             (cat == OUTPATIENT)
-            & (self.col("med_type") == "11")
+            & (self.col("med_type") == CODE_ID["11"])
             & np.isin(self.tiers[self.col("inst")], [TIER_SECONDARY, TIER_TERTIARY])
         )
         rows = self.pick(op, n)
-        second = self.visits.iloc[rows].copy()
+        second = self.rows(rows)
         kinds = np.array([VISIT_KIND_INDEX[k] for k in ("back_pain", "gastritis", "checkup_op")])
         kind = np.where(second["kind"].to_numpy() == kinds[0], kinds[1], kinds[0])
         second["kind"] = kind
-        second["dise"] = np.array([v.code for v in VISIT_KINDS])[kind]
+        second["dise"] = code_ids(np.array([v.code for v in VISIT_KINDS])[kind])
         second["doctor"] = self.region.random_doctor(second["inst"].to_numpy(), rng)
         second["sec"] = np.minimum(
             second["sec"].to_numpy() + rng.integers(1800, 7200, len(rows)), 86_000
@@ -953,7 +959,9 @@ class Injection:
         # a hospital visit, then the pharmacy next door within the hour
         person, cat = self.col("person"), self.col("cat")
         one = np.flatnonzero(
-            (cat == OUTPATIENT) & ~self.touched[: len(cat)] & (self.col("med_type") == "11")
+            (cat == OUTPATIENT)
+            & ~self.touched[: len(cat)]
+            & (self.col("med_type") == CODE_ID["11"])
         )
         first = pd.Series(one).groupby(person[one]).first()
         mask = np.zeros(len(self.persons), dtype=bool)
@@ -1009,7 +1017,7 @@ class Injection:
     # -- final ---------------------------------------------------------------------------
     def finish(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The visits, without honest visits inside injected stays; the truth rows."""
-        v = self.visits
+        v = pd.DataFrame(self.data)
         v = v.assign(los=np.maximum(np.minimum(v["los"], self.days - v["begin"]), 1))
         stays = v[(v["cat"] == STAY) & v["injected"]]
         inside = overlaps(v, stays) & ~v["injected"].to_numpy()
@@ -1020,6 +1028,13 @@ class Injection:
         visit_rows = truth["subject_type"] == "visit"
         truth.loc[visit_rows, "subject"] = renumber[truth.loc[visit_rows, "subject"].to_numpy()]
         return v.iloc[keep].reset_index(drop=True), truth
+
+
+def _with_capacity(values: np.ndarray, capacity: int) -> np.ndarray:
+    """``values`` copied into the start of a new array of ``capacity`` rows."""
+    out = np.zeros(capacity, dtype=values.dtype)
+    out[: len(values)] = values
+    return out
 
 
 def distance_km(
