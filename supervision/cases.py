@@ -301,8 +301,9 @@ def decide_case(
     A confirmation needs the confirmed ``pattern`` and ``confirmed_amount``; ``severity``
     defaults from the pattern (``settings.pattern_severity``). It writes a bad record on the
     liable credit subject (``credit_subject``: a local code or credit key, needed for
-    visit cases) and the measures that follow. Exactly one of two concurrent decisions wins;
-    the other raises ``ConflictError``.
+    visit cases) and the measures that follow; a confirmed informant's report earns the
+    informant, if a known credit subject, a trustworthy record (举报查实, ledger-rules §1).
+    Exactly one of two concurrent decisions wins; the other raises ``ConflictError``.
     """
     if outcome not in OUTCOMES:
         raise InputError(f"outcome must be one of {', '.join(OUTCOMES)}")
@@ -333,6 +334,9 @@ def decide_case(
             tx.session.flush()
             subject = ledger.record_confirmed_case(tx, case, settings, credit_subject)
             case.credit_subject_id = subject.id
+            reward = ledger.credit_informant(tx, case, settings)
+            if reward is not None:
+                case.informant_record_id = reward.id
         tx.describe("cases.decide", case=case_id, outcome=outcome)
     return case
 
@@ -340,10 +344,15 @@ def decide_case(
 # --- reads ------------------------------------------------------------------------------
 
 
+INFORMANT_COLUMNS = ("informant", "informant_record_id")
+"""Case columns that identify an informant: read only with ``include_informant``."""
+
+
 def _case_dict(case: Case, include_informant: bool) -> dict[str, Any]:
     row = {c.key: getattr(case, c.key) for c in Case.__table__.columns}
     if not include_informant:
-        row.pop("informant")
+        for col in INFORMANT_COLUMNS:
+            row.pop(col)
     return row
 
 
@@ -390,7 +399,7 @@ def list_cases(
         query = query.offset(offset)
     with store.read() as session:
         rows = [_case_dict(c, False) for c in session.execute(query).scalars()]
-    columns = [c.key for c in Case.__table__.columns if c.key != "informant"]
+    columns = [c.key for c in Case.__table__.columns if c.key not in INFORMANT_COLUMNS]
     return pd.DataFrame(rows, columns=columns)
 
 

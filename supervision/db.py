@@ -105,6 +105,9 @@ class Case(Base):
     model_version: Mapped[str] = mapped_column(String(100))
     informant: Mapped[str | None] = mapped_column(String(200), nullable=True)
     """Who reported it, if anyone: shown only inside the case."""
+    informant_record_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The trustworthy record (举报查实) a confirmed report earned its informant: like the
+    informant, shown only inside the case (the record itself does not name the case)."""
     assignee: Mapped[str | None] = mapped_column(String(64), nullable=True)
     confirmed_pattern: Mapped[str | None] = mapped_column(String(32), nullable=True)
     severity: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -490,6 +490,38 @@ def record_confirmed_case(
     return subject
 
 
+REPORT_VERIFIED = "report_verified"
+"""Category of the trustworthy record of an informant whose report was verified (举报查实)."""
+
+
+def credit_informant(tx: Tx, case: Case, settings: SupervisionSettings) -> CreditRecord | None:
+    """A confirmed report earns its informant a trustworthy record 举报查实 (§1).
+
+    Only when the informant was given as a known credit subject (local code or credit key,
+    e.g. the pseudonym of a resident ID); otherwise nothing is written. Informants are
+    protected (§8): the record names neither the case nor the reported subject, so the
+    informant's archive cannot be traced to the case; only the case points to the record.
+    """
+    if not case.informant or not case.informant.strip():
+        return None
+    try:
+        informant = find_subject(tx.session, case.informant.strip())
+    except NotFoundError:
+        return None
+    return _write_record(
+        tx,
+        informant,
+        settings,
+        kind="trustworthy",
+        category=REPORT_VERIFIED,
+        description="a report of fraud against the medical-insurance fund, verified (举报查实)",
+        provider="fund supervision (verification)",
+        legal_basis="credit rules: a report of someone else's fraud verified by the bureau",
+        severity=None,
+        entered_on=local_date(case.decided_at or tx.now),
+    )
+
+
 def add_record(
     store: Store,
     subject_key: str,

@@ -12,7 +12,7 @@ from supervision import cases, ledger
 from supervision.config import SupervisionSettings
 from supervision.errors import ConflictError
 from supervision.store import Store, open_store
-from tests.supervision.helpers import confirm, investigated_case, leads
+from tests.supervision.helpers import confirm, institution, investigated_case, leads
 
 
 def test_opening_the_same_leads_twice_does_not_duplicate_cases(store: Store) -> None:
@@ -235,3 +235,104 @@ def test_an_informant_appears_only_inside_the_case(
         audit = str(session.execute(text("select * from audit_log")).all())
     for shown in (listed, archive, labels, audit):
         assert "Zhang" not in shown
+    assert cases.get_case(store, case.id, include_informant=True)["informant_record_id"] is None
+
+
+def test_a_confirmed_report_earns_a_known_informant_a_trustworthy_record_that_hides_the_case(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    from datetime import date
+
+    from supervision import reports
+
+    # given an informant known to the ledger by the pseudonym of their resident ID, and a
+    # report of theirs against an institution
+    informant = "RID-7f3a9c"
+    ledger.register_subject(
+        store,
+        kind="individual",
+        credit_key=informant,
+        name="informant",
+        category="insured",
+        actor="desk",
+    )
+    code = institution(store, 1)
+    case = cases.report_case(
+        store,
+        subject_type="institution",
+        subject_id=code,
+        pattern="split_billing",
+        informant=informant,
+        evidence="bundled items charged separately",
+        actor="desk",
+    )
+    cases.assign(store, case.id, "I", actor="chief")
+    cases.start_investigation(store, case.id, actor="I")
+    # when the report is confirmed
+    decided = cases.decide_case(
+        store,
+        case.id,
+        "confirmed",
+        actor="I",
+        reason="bills show split items",
+        settings=settings,
+        pattern="split_billing",
+        confirmed_amount="900",
+    )
+    # then the informant's archive holds a trustworthy record that names neither case nor subject
+    mine = ledger.archive(store, informant)
+    assert [r["category"] for r in mine["trustworthy"]] == ["report_verified"]
+    record = mine["trustworthy"][0]
+    assert record["case_id"] is None and record["entered_on"] == decided.decided_at.date()
+    assert code not in str(record) and f"case {case.id}" not in str(record)
+    assert not mine["bad"]
+    # only the case, read with its informant, points to it
+    inside = cases.get_case(store, case.id, include_informant=True)
+    assert inside["informant_record_id"] == record["id"]
+    assert "informant_record_id" not in cases.get_case(store, case.id)
+    # and the informant appears in nothing shown about the case or the reported subject
+    shown = [
+        str(cases.get_case(store, case.id)),
+        cases.list_cases(store).to_csv(),
+        str(ledger.archive(store, code)),
+        cases.labels_frame(store).to_csv(),
+        ledger.current_measures(store, on=date.today()).to_csv(),
+        reports.blacklist_report(
+            store, f"{date.today().year}Q{(date.today().month - 1) // 3 + 1}"
+        ).to_csv(),
+    ]
+    assert "blacklist" in shown[4]
+    for text in shown:
+        assert informant not in text
+    graded = ledger.grade_subjects(
+        store, year=2026, on=date.today(), actor="desk", settings=settings
+    ).set_index("credit_key")
+    assert graded.loc[informant, "score"] == settings.score_base + settings.trustworthy_points
+
+
+def test_an_informant_unknown_to_the_ledger_gets_no_record(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    case = cases.report_case(
+        store,
+        subject_type="person",
+        subject_id="P8",
+        pattern="card_lending",
+        informant="RID-unknown",
+        evidence="card used twice",
+        actor="desk",
+    )
+    cases.assign(store, case.id, "I", actor="chief")
+    cases.start_investigation(store, case.id, actor="I")
+    cases.decide_case(
+        store,
+        case.id,
+        "confirmed",
+        actor="I",
+        reason="seen",
+        settings=settings,
+        pattern="card_lending",
+        confirmed_amount="5",
+    )
+    assert ledger.list_subjects(store)["credit_key"].tolist() == ["P8"]
+    assert not ledger.archive(store, "P8")["trustworthy"]
