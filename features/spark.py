@@ -37,6 +37,13 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.types import DataType, StructType
 
+ROW_COLUMN = "_fg_row"
+"""Position of a row in its table as read (increasing with the file order): groups are
+put back in this order, so that functions that break ties by row order see the local
+path's order."""
+_ORDERED_TABLES = ("settlements", "fee_details", "persons")
+ORDER_COLUMN = "_fg_order"
+"""Position of an evidence line in its ``FeatureSet``."""
 GROUP_COLUMN = "_fg_group"
 """The grouping key of the per-person stage: a hash bucket of ``psn_no`` (or ``psn_no``)."""
 
@@ -99,26 +106,26 @@ def spark_unavailable() -> str | None:
 def spark_session(settings: SparkSettings | None = None) -> SparkSession:
     """A Spark session with fundguard's settings: Arrow on, UI off, UTC time zone.
 
-    Python workers run the interpreter of this process (so they import the same
-    fundguard); locally the driver binds to the loopback address.
+    Without a master (and outside ``spark-submit``, which gives one) it runs locally on
+    every core. Locally, Python workers run the interpreter of this process (so they
+    import the same fundguard) and the driver binds to the loopback address; on a cluster,
+    ``PYSPARK_PYTHON`` names the executors' interpreter (see docs/spark.md).
     """
     reason = spark_unavailable()
     if reason:
         raise InputError(reason)
     s = settings or SparkSettings()
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    master = s.master or os.environ.get("MASTER")
-    if master is None or master.startswith("local"):
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    master = s.master or (None if submitted else "local[*]")
+    if master is not None and master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     _quiet_pandas_version_warning()
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(s.app_name)
-    if s.master:
-        builder = builder.master(s.master)
-    elif "spark.master" not in _submitted_conf():
-        builder = builder.master("local[*]")
+    if master is not None:
+        builder = builder.master(master)
     conf: dict[str, str] = {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -128,6 +135,7 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(s.arrow_batch_rows),
         "spark.sql.adaptive.enabled": "true",
+        "spark.driver.maxResultSize": "0",
         "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
         # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark reads only
         # as nanoseconds since the epoch; contract_frame turns those back into timestamps.
@@ -141,12 +149,6 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
-
-
-def _submitted_conf() -> dict[str, str]:
-    """Configuration that spark-submit passed to this process, if any."""
-    raw = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
-    return {"spark.master": "given"} if "--master" in raw else {}
 
 
 def _quiet_pandas_version_warning() -> None:
@@ -209,7 +211,10 @@ def read_spark_tables(spark: SparkSession, location: str) -> SparkTables:
     Each contract column is cast to its contract type; a code column stored as a number
     is refused (casting it would lose leading zeros), as is a missing required column or
     table. Direct identifiers are not read: no signal uses them. Extra columns are dropped.
+    Settlements, fee lines and persons carry ``ROW_COLUMN``, their position as read.
     """
+    from pyspark.sql import functions as sf
+
     frames: dict[str, SparkFrame | None] = {}
     for table in INPUT_TABLES:
         path = f"{location.rstrip('/')}/{table.name}.parquet"
@@ -222,7 +227,10 @@ def read_spark_tables(spark: SparkSession, location: str) -> SparkTables:
                 )
             frames[table.name] = None
             continue
-        frames[table.name] = contract_frame(raw, table, path)
+        frame = contract_frame(raw, table, path)
+        if table.name in _ORDERED_TABLES:
+            frame = frame.withColumn(ROW_COLUMN, sf.monotonically_increasing_id())
+        frames[table.name] = frame
     return SparkTables(**frames)  # type: ignore[arg-type]
 
 
@@ -292,8 +300,9 @@ def pandas_tables(
 
 
 def pandas_table(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
-    """One table received from Spark (via Arrow) in the types of intake's output."""
-    return coerce_table(table, frame.reset_index(drop=True)).frame
+    """One table received from Spark (via Arrow) in the types of intake's output, its rows
+    in the order they were read."""
+    return coerce_table(table, _in_read_order(frame)).frame
 
 
 def spark_frame_of(spark: SparkSession, frame: pd.DataFrame, table: Table) -> SparkFrame:
@@ -456,6 +465,14 @@ def arrow_ready(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
+def _in_read_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order they were read, without the position column."""
+    if ROW_COLUMN not in rows.columns:
+        return rows.reset_index(drop=True)
+    ordered = rows.sort_values(ROW_COLUMN, kind="stable")
+    return ordered.drop(columns=[ROW_COLUMN]).reset_index(drop=True)
+
+
 def _has_named_index(frame: pd.DataFrame) -> bool:
     return any(name is not None for name in frame.index.names)
 
@@ -514,6 +531,7 @@ def distribute_feature_set(spark: SparkSession, feature_set: FeatureSet) -> Spar
         flat = frame.reset_index(names="subject_id").astype({"subject_id": "str"})
         frames[level] = spark.createDataFrame(flat, schema=frame_schema(frame))
     evidence = feature_set.evidence.astype("str")
+    evidence[ORDER_COLUMN] = np.arange(len(evidence), dtype="int64")
     schema = frame_schema(evidence.set_index("subject_type"), index_name="subject_type")
     return SparkFeatureSet(
         frames=frames,
@@ -545,12 +563,14 @@ def local_frame(rows: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.DataFr
 
 
 def local_evidence(rows: pd.DataFrame) -> pd.DataFrame:
-    """Evidence rows received from Spark, as the local path types them, in a fixed order
-    (subject type, subject, feature, evidence): Spark does not keep row order, and
-    whichever rows come first are the examples a lead cites."""
-    frame = rows.loc[:, list(EVIDENCE_COLUMNS)].astype("string")
-    order = ["subject_type", "subject_id", "feature", "evidence"]
-    return frame.sort_values(order, kind="stable").reset_index(drop=True)
+    """Evidence rows received from Spark, as the local path types them, in the order of
+    the ``FeatureSet`` they came from (``ORDER_COLUMN``), else in a fixed order: Spark
+    does not keep row order, and whichever rows come first are the examples a lead cites."""
+    if ORDER_COLUMN in rows.columns:
+        rows = rows.sort_values(ORDER_COLUMN, kind="stable")
+    else:
+        rows = rows.sort_values(["subject_type", "subject_id", "feature", "evidence"])
+    return rows.loc[:, list(EVIDENCE_COLUMNS)].astype("string").reset_index(drop=True)
 
 
 def group_frames(
@@ -646,7 +666,7 @@ def person_output_types(tables: SparkTables, settings: FeatureSettings) -> Perso
     dtypes: dict[str, dict[str, Any]] = {}
     for name, frame in frames.items():
         flat = frame.reset_index() if name in _INDEX_NAMES else frame
-        dtypes[name] = dict(flat.dtypes.items())
+        dtypes[name] = {str(c): t for c, t in flat.dtypes.items()}
     for group in registry.groups:
         if group.stage != "person":
             continue
@@ -737,9 +757,35 @@ def person_signals_spark(
         visits=visits,
         persons=persons,
         doctor_visits=doctor_visits.reset_index(drop=True),
-        evidence=frames["evidence"].reset_index(drop=True),
+        evidence=_evidence_in_local_order(frames["evidence"], visits.index, persons.index),
         skipped=_skipped_everywhere(frames["skipped"]),
     )
+
+
+def _evidence_in_local_order(
+    evidence: pd.DataFrame, visits: pd.Index, persons: pd.Index
+) -> pd.DataFrame:
+    """Evidence lines in the order one local call gives them: by signal (registry order),
+    then by subject (visits by ID, persons by their first visit)."""
+    from features.registry import registry
+
+    feature_order = {spec.name: i for i, spec in enumerate(registry.specs())}
+    position = pd.Series(range(len(visits)), index=visits.astype("string"))
+    person_position = pd.Series(range(len(persons)), index=persons.astype("string"))
+    subject = evidence["subject_id"].astype("string")
+    at = np.where(
+        evidence["subject_type"].eq("visit").to_numpy(dtype=bool),
+        position.reindex(subject).to_numpy(dtype="float64"),
+        person_position.reindex(subject).to_numpy(dtype="float64"),
+    )
+    keys = pd.DataFrame(
+        {
+            "f": evidence["feature"].map(feature_order).to_numpy(dtype="float64"),
+            "s": at,
+        }
+    )
+    order = keys.sort_values(["f", "s"], kind="stable").index.to_numpy()
+    return evidence.iloc[order].reset_index(drop=True)
 
 
 def _restore(rows: pd.DataFrame, dtypes: Mapping[str, Any], index_name: str | None) -> pd.DataFrame:
@@ -782,24 +828,34 @@ def build_features_spark(
     The per-person stage (every fee line: the bulk of the data) runs per group of persons
     on the executors; the population stage (``features.assemble``: peer, institution and
     doctor signals, roll-ups) runs on the driver over the per-visit output, exactly as the
-    local path runs it. The driver therefore holds one row per visit and doctor-visit, not
-    the fee lines.
+    local path runs it. The dataset-stage institution signals
+    (``features.provider_network``) read the raw tables, so the driver also receives the
+    settlements, persons and four fee-line columns (``DATASET_STAGE_FEE_COLUMNS``).
     """
     from features.build import assemble
+    from features.registry import registry
 
     s = settings or FeatureSettings()
     ps = person_signals_spark(tables, s, spark_settings)
-    small = pandas_tables(
-        {
-            "settlements": _empty_table("settlements"),
-            "fee_details": _empty_table("fee_details"),
-            "persons": _empty_table("persons"),
-            "institutions": tables.institutions.toPandas(),
-            "catalog": None if tables.catalog is None else tables.catalog.toPandas(),
-        }
+    whole = any(g.stage == "dataset" for g in registry.groups)
+    fee_columns = [
+        c for c in (*DATASET_STAGE_FEE_COLUMNS, ROW_COLUMN) if c in tables.fee_details.columns
+    ]
+    collected = {
+        "settlements": tables.settlements if whole else tables.settlements.limit(0),
+        "fee_details": tables.fee_details.select(*fee_columns)
+        if whole
+        else tables.fee_details.limit(0),
+        "persons": tables.persons if whole else tables.persons.limit(0),
+        "institutions": tables.institutions,
+        "catalog": tables.catalog,
+    }
+    dataset = pandas_tables(
+        {name: None if f is None else f.toPandas() for name, f in collected.items()}
     )
-    return assemble(ps, small, s)
+    return assemble(ps, dataset, s)
 
 
-def _empty_table(name: str) -> pd.DataFrame:
-    return pd.DataFrame({c.name: pd.Series(dtype="str") for c in TABLES[name].columns})
+DATASET_STAGE_FEE_COLUMNS = ("setl_id", "hilist_code", "med_chrgitm_type", "bilg_dr_codg")
+"""The fee-line columns that the dataset-stage signals (``features.provider_network``)
+read; only these are brought to the driver."""
