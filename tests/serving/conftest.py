@@ -135,10 +135,25 @@ def casework(application: Application) -> Application:
 
 @pytest.fixture(scope="session")
 def registry_world(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A synthetic world trained and promoted to @champion in a temporary MLflow (slow)."""
+    """A synthetic world trained and promoted to @champion in a temporary MLflow (slow).
+
+    Built once per run: pytest-xdist workers share it through a locked directory beside
+    their temporary roots (the first builds it, the others read it)."""
+    import fcntl
+    import pickle
+
     from .trained import build_registry_world
 
-    return build_registry_world(tmp_path_factory.mktemp("registry"))
+    root = tmp_path_factory.getbasetemp().parent / "serving-registry"
+    root.mkdir(exist_ok=True)
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = root / "world.pkl"
+        if not built.exists():
+            world = build_registry_world(root)
+            built.write_bytes(pickle.dumps(world))
+            return world
+        return pickle.loads(built.read_bytes())
 
 
 @pytest.fixture

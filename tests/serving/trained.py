@@ -52,7 +52,13 @@ def build_registry_world(root: Path, persons: int = 200, seed: int = 11) -> Regi
         fingerprint=fingerprint(dataset),
         tables={"labels": dataset.labels},
     )
-    models = ModelSettings(n_estimators=25, min_confirmed=5, min_rejected=5, cold_start_trees=20)
+    models = ModelSettings(
+        n_estimators=15,
+        min_confirmed=5,
+        min_rejected=5,
+        cold_start_trees=10,
+        calibration_folds=2,
+    )
     result = train(data, models, training)
     promote(training, result.version)
     return RegistryWorld(dataset, training, result.version, feature_set.evidence)
