@@ -43,7 +43,9 @@ class ScorerModel(PythonModel):
         self.scorer = scorer
         self.intake = intake
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+        """Leads of every dataset directory in ``model_input`` (no type hints on purpose: MLflow
+        would derive a conflicting input schema from them)."""
         from settlements.config import IntakeSettings
         from settlements.intake import read_dataset
 

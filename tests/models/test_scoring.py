@@ -10,7 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from features.contract import FeatureSet, Level
+from features.contract import FeatureSet, Level, Pattern
 from models.config import ModelSettings
 from models.examples import example_feature_set
 from models.scorer import COLD_START, SUPERVISED, FraudScorer
@@ -156,3 +156,19 @@ def test_institution_labels_alone_train_an_institution_model() -> None:
     assert set(other["subject_id"]) == set(feature_set.frames[Level.INSTITUTION].index)
     columns = [c.name for c in scorer.columns_[Level.INSTITUTION]]
     assert "visits_share__empty_day_flag" in columns and "persons_count" in columns
+
+
+def test_few_labels_in_a_large_population_are_anchored_by_uninspected_subjects() -> None:
+    # given a large population of which only a few visits were inspected
+    feature_set, labels = example_feature_set(3000, seed=5)
+    visits = labels[(labels["subject_type"] == "visit") & (labels["pattern"] == "bed_hanging")]
+    few = visits.groupby("outcome").head(40)
+    # when fitting
+    scorer = FraudScorer(FAST).fit(feature_set, few)
+    target = scorer.targets_[(Level.VISIT, Pattern.BED_HANGING)]
+    # then as many uninspected visits joined as rejected, and the model still learns the signal
+    assert target.method == SUPERVISED
+    assert "80 uninspected anchors" in target.why
+    scores = scorer.predict(feature_set)[(Level.VISIT, Pattern.BED_HANGING)].score
+    flagged = feature_set.frames[Level.VISIT]["empty_day_flag"]
+    assert scores[flagged].mean() > scores[~flagged].mean() + 0.2
