@@ -7,6 +7,7 @@ them with the logged-in user's actor name.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -120,6 +121,8 @@ def case_view(
         r.strip() for r in str(case.get("reasons") or "").split(";") if r.strip()
     ]
     case["timeline"] = timeline(dataset, case["subject_type"], case["subject_id"], readmission_days)
+    if not case["timeline"]:
+        case["timeline"] = cited_settlements(dataset, str(case.get("evidence") or ""))
     options = liable_options(dataset, case["subject_type"], case["subject_id"])
     case["liable_options"] = options
     case["liable_registered"] = registered_subjects(store, options)
@@ -192,6 +195,22 @@ def timeline(
     return sorted(entries, key=lambda e: (e["date"], e["order"]))
 
 
+EVIDENCE_ID = re.compile(r"\b(?:mdtrt_id|setl_id)=([^;|\s]+)")
+
+
+def cited_settlements(
+    dataset: Dataset | None, evidence: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The settlements a lead's evidence cites (``mdtrt_id=…``, ``setl_id=…``), oldest first:
+    the timeline of an institution or doctor case."""
+    if dataset is None or not evidence:
+        return []
+    ids = {i for match in EVIDENCE_ID.findall(evidence) for i in match.split(",") if i}
+    s = dataset.settlements
+    cited = s[s["setl_id"].isin(ids) | s["mdtrt_id"].isin(ids)].sort_values("begndate")
+    return [_settlement_entry(r, "cited") for r in cited.head(limit).to_dict("records")]
+
+
 def _stay_days(
     fee_details: pd.DataFrame, mdtrt_id: str, begin: pd.Timestamp, end: pd.Timestamp
 ) -> list[dict[str, Any]]:
@@ -232,6 +251,7 @@ def _settlement_entry(row: Mapping[Any, Any], kind: str) -> dict[str, Any]:
         "elsewhere": "settled elsewhere during the stay",
         "readmission": "readmitted after discharge",
         "settlement": "settlement",
+        "cited": "settlement cited as evidence",
     }
     begin: date = row["begndate"].date()
     return {

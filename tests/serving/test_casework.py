@@ -172,3 +172,19 @@ def test_a_visits_person_is_registered_in_the_ledger_when_first_held_liable(
     register_liable(store, small_world(), "R9", actor="ann (inspector)")
 
     assert registered_subjects(store, ["P1", "R9"]) == ["P1"]
+
+
+def test_an_institution_case_shows_the_settlements_its_evidence_cites(
+    console_client: TestClient, casework: Application, tokens: dict[Role, str]
+) -> None:
+    from serving.casework import cited_settlements
+
+    from .world import small_world
+
+    entries = cited_settlements(small_world(), "flag_a: mdtrt_id=M3; setl_id=S2,S9 | flag_b: x")
+
+    assert [(e["date"], e["kind"]) for e in entries] == [
+        ("2024-03-03", "cited"),
+        ("2024-03-12", "cited"),
+    ]
+    assert "S2 at R9" in entries[0]["detail"]
