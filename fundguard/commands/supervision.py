@@ -19,7 +19,7 @@ import typer
 
 from fundguard.console import console, summary
 from settlements.errors import InputError
-from supervision.config import SupervisionSettings
+from supervision.config import GRADES, SupervisionSettings
 from supervision.store import Store, open_store
 
 
@@ -452,8 +452,14 @@ def _ledger_app() -> typer.Typer:
         frame = ledger.grade_subjects(
             _store(), year=year, on=_day(on), actor=_actor(actor), settings=_settings()
         )
-        _show(frame.drop(columns="subject_id"), f"grades {year}")
-        summary("grades", {str(g): n for g, n in frame["grade"].value_counts().items()})
+        lowest = frame.sort_values(["score", "subject_id"]).drop(columns="subject_id")
+        _show(lowest, f"grades {year}, lowest scores first", 15)
+        counts = frame["grade"].value_counts()
+        summary(
+            f"grades {year}",
+            {"subjects graded": len(frame)}
+            | {g: int(counts.get(g, 0)) for g in GRADES if counts.get(g, 0)},
+        )
 
     @app.command("warnings")
     def warnings(

@@ -148,3 +148,26 @@ def test_enroll_reads_the_institutions_of_a_dataset_directory_and_reconciles(  #
     again = run("ledger", "enroll", str(world))
     assert "enrolled 0 already enrolled 2 rejected 1 newly designated 0" in again
     assert "is not a directory" in run("ledger", "enroll", str(tmp_path / "nowhere"), code=1)
+
+
+def test_grade_after_enroll_grades_every_institution_and_the_plan_draws_from_them(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    world = tmp_path / "world"
+    world.mkdir()
+    pd.DataFrame(
+        {
+            "fixmedins_code": [f"H{i:03d}" for i in range(1, 11)],
+            "fixmedins_name": [f"医院{i}" for i in range(1, 11)],
+            "fixmedins_type": ["1"] * 10,
+            "admdvs": ["330102"] * 10,
+            "uscc": [uscc_for(i) for i in range(1, 11)],
+        }
+    ).to_parquet(world / "institutions.parquet")
+    run("ledger", "enroll", str(world))
+    graded = run("ledger", "grade", "--year", "2026")
+    assert "subjects graded 10 excellent 10" in graded
+    for code in ("INS-A", "INS-B"):
+        run("inspectors", "add", code, "--name", code)
+    plan = run("plan", "--date", "2026-12-01", "--base-ratio", "0.5", "--seed", "1")
+    assert "│ excellent │ 10 │ 0.15 │" in plan

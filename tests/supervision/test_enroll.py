@@ -9,6 +9,7 @@ import pytest
 
 from settlements.synthetic import generate_world
 from supervision import cases, ledger, registry
+from supervision.calendar import today
 from supervision.config import SupervisionSettings
 from supervision.store import Store, verify_audit
 from tests.supervision.helpers import leads, uscc_for
@@ -146,3 +147,56 @@ def test_an_institution_registered_by_hand_is_linked_not_duplicated(
     ]
     subject = ledger.archive(store, "H1")["basic"]
     assert (subject["credit_key"], subject["name"]) == (uscc_for(1), "仁和医院")
+
+
+def test_after_enrol_and_grade_the_plan_draws_from_every_institution(
+    store: Store, settings: SupervisionSettings, world_institutions: pd.DataFrame
+) -> None:
+    from supervision import planner
+
+    # given an enrolled region where one hospital has a confirmed severe case
+    ledger.enroll_institutions(
+        store, world_institutions, actor="registrar", on=ON, settings=settings
+    )
+    code = str(world_institutions["fixmedins_code"].iloc[0])
+    cases.open_cases(store, leads(("institution", code, "split_billing", 0.9, 1)), actor="scorer")
+    cases.assign(store, 1, "INS1", actor="chief")
+    cases.start_investigation(store, 1, actor="INS1")
+    cases.decide_case(
+        store,
+        1,
+        "confirmed",
+        actor="INS1",
+        reason="split bills",
+        settings=settings,
+        pattern="split_billing",
+        confirmed_amount="100",
+    )
+    # when every subject is graded
+    day = today()
+    grades = ledger.grade_subjects(store, year=day.year, on=day, actor="grader", settings=settings)
+    # then institutions without records have the clean archive's grade, the hospital a lower one
+    n = len(world_institutions)
+    assert len(grades) == n
+    by_key = grades.set_index("credit_key")["grade"]
+    hospital_key = str(world_institutions["uscc"].iloc[0])
+    assert by_key.pop(hospital_key) == "poor"
+    assert set(by_key) == {"excellent"}
+    # and the plan draws from the whole population, graded, with realised ratios per grade
+    for i in range(4):
+        registry.register_inspector(store, f"INS{i}", name=f"inspector {i}", actor="chief")
+    plan = planner.draw_plan(
+        store,
+        plan_date=day,
+        base_ratio=0.5,
+        seed=20260302,
+        settings=settings,
+        actor="chief",
+    )
+    ratios = plan.ratios.set_index("grade")
+    assert ratios["subjects"].sum() == n
+    assert (ratios.loc["excellent", "subjects"], ratios.loc["poor", "subjects"]) == (n - 1, 1)
+    excellent = ratios.loc["excellent"]
+    assert abs(excellent["realised_ratio"] - 0.15) <= 1 / (n - 1)
+    assert plan.parameters["population"] == n
+    assert set(plan.targets["grade"]) <= {"excellent", "poor"}
