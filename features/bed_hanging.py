@@ -72,7 +72,7 @@ def stay_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["bh_drug_share"] = drug_share
     out["bh_exam_heavy_flag"] = np.nan_to_num(exam_share) >= s.exam_share_threshold
 
-    ev = []
+    ev: list[pd.DataFrame] = []
     flagged = runs.loc[runs["n"] >= s.empty_day_min_run]
     if len(flagged):
         fv = flagged["v"].to_numpy()
@@ -130,7 +130,7 @@ def elsewhere_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         hit = hit.loc[~_regular_medicine(pf, hit)]
     counted = np.bincount(hit["sv"].to_numpy(), minlength=len(visits))
     out["bh_elsewhere_flag"] = counted >= s.elsewhere_min_settlements
-    ev = []
+    ev: list[pd.DataFrame] = []
     hit = hit.loc[counted[hit["sv"].to_numpy()] >= s.elsewhere_min_settlements]
     if len(hit):
         ov = hit["ov"].to_numpy()
@@ -190,7 +190,7 @@ def daily_cost_signals(pop: Population, s: FeatureSettings) -> Signals:
     out["bh_daily_cost_peer_ratio"] = ratio.reindex(visits.index).astype("float64")
     cheap = (ratio <= s.cheap_stay_cost_ratio) & (st["stay_days"] >= s.long_stay_min_days)
     out["bh_cheap_long_stay_flag"] = cheap.reindex(visits.index, fill_value=False).astype(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if cheap.any():
         vis = st.loc[cheap]
         text = (
@@ -234,14 +234,14 @@ def institution_signals(pop: Population, s: FeatureSettings) -> Signals:
 
     daily = st.groupby(["fixmedins_code", "begndate"]).size().rename("n").reset_index()
     usual = daily.groupby("fixmedins_code")["n"].median()
-    region = st.groupby(["fixmedins_code", "begndate", "insuplc_admdvs"]).size()
-    region = region.rename("n").reset_index().sort_values("n", ascending=False)
+    counts = st.groupby(["fixmedins_code", "begndate", "insuplc_admdvs"]).size()
+    region = counts.rename("n").reset_index().sort_values("n", ascending=False)
     peak = region.drop_duplicates("fixmedins_code").set_index("fixmedins_code")
     peak_ratio = peak["n"] / usual.reindex(peak.index).clip(lower=1)
     out["bh_inst_admission_cluster"] = peak_ratio.reindex(inst).fillna(0).astype("float64")
     flag = (peak["n"] >= s.admission_cluster_min) & (peak_ratio >= s.admission_cluster_ratio)
     out["bh_inst_admission_cluster_flag"] = flag.reindex(inst, fill_value=False).astype(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if flag.any():
         f = peak.loc[flag]
         text = (
@@ -278,14 +278,14 @@ def bed_occupancy_signals(pop: Population, s: FeatureSettings) -> Signals:
     per_day = events.groupby(["i", "d"], sort=True)["x"].sum().reset_index()
     per_day["occupied"] = per_day.groupby("i")["x"].cumsum()
     peak = per_day.sort_values("occupied", ascending=False).drop_duplicates("i").set_index("i")
-    beds = pop.institutions.drop_duplicates("fixmedins_code").set_index("fixmedins_code")
-    beds = pd.to_numeric(beds["aprv_bed_cnt"]).reindex(inst)
+    table = pop.institutions.drop_duplicates("fixmedins_code").set_index("fixmedins_code")
+    beds = pd.to_numeric(table["aprv_bed_cnt"]).reindex(inst)
     ratio = peak["occupied"].reindex(inst).fillna(0) / beds.where(beds > 0)
     out = pd.DataFrame(index=inst)
     out["bh_inst_peak_bed_occupancy"] = ratio.astype("float64")
     flag = ratio.fillna(0) > s.beds_occupancy_limit
     out["bh_inst_over_beds_flag"] = flag.astype(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if flag.any():
         f = peak.reindex(inst[flag.to_numpy()])
         text = (

@@ -90,10 +90,10 @@ def build_features(
             s,
         )
 
-    def population() -> None:
+    def population_stage() -> None:
         state["out"] = assemble(state["ps"], dataset, s)  # type: ignore[arg-type]
 
-    steps = [("per-person signals", per_person), ("population signals", population)]
+    steps = [("per-person signals", per_person), ("population signals", population_stage)]
     for _, step in track(steps, "building features", total=len(steps)):
         step()
     return state["out"]  # type: ignore[return-value]
@@ -134,17 +134,13 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
     person_idx = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
     inst_idx = pop.institution_index
     doc_idx = pop.doctor_index
-
-    rollups = {
-        Level.PERSON: _rollup(visits, visits["psn_no"], flags, Level.PERSON, person_idx),
-        Level.INSTITUTION: _rollup(
-            visits, visits["fixmedins_code"], flags, Level.INSTITUTION, inst_idx
-        ),
+    dv = pop.doctor_visits.drop_duplicates(["v", "doctor"])
+    every_visit = np.arange(len(visits))
+    members = {
+        Level.PERSON: (person_idx, _codes(person_idx, visits["psn_no"]), every_visit),
+        Level.INSTITUTION: (inst_idx, _codes(inst_idx, visits["fixmedins_code"]), every_visit),
+        Level.DOCTOR: (doc_idx, _codes(doc_idx, dv["doctor"]), dv["v"].to_numpy()),
     }
-    dv = ps.doctor_visits.drop_duplicates(["mdtrt_id", "doctor"])
-    dvis = visits.loc[dv["mdtrt_id"].to_numpy()]
-    dflags = {p: f.loc[dv["mdtrt_id"].to_numpy()] for p, f in flags.items()}
-    rollups[Level.DOCTOR] = _rollup(dvis, dv["doctor"], dflags, Level.DOCTOR, doc_idx)
 
     specs = tuple(sp for sp in registry.specs() if sp.name in built)
     frames: dict[Level, pd.DataFrame] = {}
@@ -157,76 +153,35 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
         col = VISIT_ELIGIBLE.get(p)
         eligible = visits[col].to_numpy(bool) if col else np.ones(len(visits), bool)
         vctx[f"ctx_amount_{p.value}"] = np.where(eligible, visits["fund"].to_numpy(float), 0.0)
-    vctx["ctx_peer_group"] = (visits["chapter"] + "|" + visits["hosp_lv"]).to_numpy()
+    vctx["ctx_peer_group"] = (visits["chapter"] + "|" + visits["hosp_lv"]).array
     vctx["ctx_first_date"] = visits["first_setl_time"].dt.normalize().to_numpy()
     vctx["ctx_last_date"] = visits["last_setl_time"].dt.normalize().to_numpy()
-    vctx["ctx_person"] = visits["psn_no"].to_numpy()
-    vctx["ctx_institution"] = visits["fixmedins_code"].to_numpy()
+    vctx["ctx_person"] = visits["psn_no"].array
+    vctx["ctx_institution"] = visits["fixmedins_code"].array
     frames[Level.VISIT] = pd.concat([vframe, _ctx_types(vctx)], axis=1)
 
-    # person level
-    pvalues = pd.concat(
-        [
-            ps.persons.set_axis(ps.persons.index.astype("string")).reindex(person_idx),
-            rollups[Level.PERSON],
-        ],
-        axis=1,
-    )
-    frames[Level.PERSON] = _level_frame(
-        pvalues,
-        specs,
-        Level.PERSON,
-        visits,
-        visits["psn_no"],
-        person_idx,
-        peer=_person_peer_group(visits, person_idx),
-    )
-    # institution level
-    ivalues = pd.concat(
-        [
-            *(p.reindex(inst_idx) for p in level_parts[Level.INSTITUTION]),
-            rollups[Level.INSTITUTION],
-        ],
-        axis=1,
-    )
-    iframe = _level_frame(
-        ivalues,
-        specs,
-        Level.INSTITUTION,
-        visits,
-        visits["fixmedins_code"],
-        inst_idx,
-        peer=inst_groups.reindex(inst_idx),
-    )
+    own = {
+        Level.PERSON: [ps.persons.set_axis(ps.persons.index.astype("string"))],
+        Level.INSTITUTION: level_parts[Level.INSTITUTION],
+        Level.DOCTOR: level_parts[Level.DOCTOR],
+    }
+    peers = {
+        Level.PERSON: _person_peer_group(visits, person_idx),
+        Level.INSTITUTION: inst_groups,
+        Level.DOCTOR: doc_groups,
+    }
+    for level, (index, codes, rows) in members.items():
+        rollup, ctx = _aggregate(visits, flags, level, index, codes, rows)
+        values = pd.concat([*(p.reindex(index) for p in own[level]), rollup], axis=1)
+        frame = _features(values, specs, level)
+        ctx["ctx_peer_group"] = np.asarray(peers[level].reindex(index).fillna("?"), dtype=object)
+        frames[level] = pd.concat([frame, _ctx_types(ctx)], axis=1)
+    iframe = frames[Level.INSTITUTION]
     if "ot_peer_outlier_flag" in iframe:
         iframe["ctx_amount_other"] = iframe["ctx_fund_pay"].where(
             iframe["ot_peer_outlier_flag"], 0.0
         )
-    frames[Level.INSTITUTION] = iframe
-    # doctor level
-    dvalues = pd.concat(
-        [*(p.reindex(doc_idx) for p in level_parts[Level.DOCTOR]), rollups[Level.DOCTOR]], axis=1
-    )
-    dframe = _level_frame(
-        dvalues,
-        specs,
-        Level.DOCTOR,
-        dvis,
-        dv["doctor"],
-        doc_idx,
-        peer=doc_groups.reindex(doc_idx),
-    )
-    main_inst = (
-        dv.groupby(["doctor", "fixmedins_code"])
-        .size()
-        .rename("n")
-        .reset_index()
-        .sort_values("n", ascending=False)
-        .drop_duplicates("doctor")
-        .set_index("doctor")
-    )
-    dframe["ctx_institution"] = main_inst["fixmedins_code"].reindex(doc_idx).astype("string")
-    frames[Level.DOCTOR] = dframe
+    frames[Level.DOCTOR]["ctx_institution"] = _main_institution(dv, doc_idx)
 
     return FeatureSet(
         frames=frames,
@@ -237,52 +192,94 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
 
 
 def population(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Population:
-    """The ``Population`` the population stage reads, from the per-person output."""
-    visits = ps.visits.copy()
-    visits["aux_has_drug"] = ~visits["is_stay"] & visits.index.isin(
-        ps.doctor_visits.loc[ps.doctor_visits["aux_drug_amt"] != 0, "mdtrt_id"]
-    )
+    """The ``Population`` the population stage reads, from the per-person output: doctor
+    visits gain ``v``, the position of their visit in ``visits``."""
+    visit_pos = ps.visits.index.get_indexer(pd.Index(ps.doctor_visits["mdtrt_id"]))
+    doctor_visits = ps.doctor_visits.assign(v=visit_pos)
+    has_drug = np.zeros(len(ps.visits), dtype=bool)
+    has_drug[visit_pos[ps.doctor_visits["aux_drug_amt"].to_numpy() != 0]] = True
+    visits = ps.visits.assign(aux_has_drug=~ps.visits["is_stay"].to_numpy(bool) & has_drug)
     return Population(
         visits=visits,
-        doctor_visits=ps.doctor_visits,
+        doctor_visits=doctor_visits,
         institutions=dataset.institutions,
         catalog=dataset.catalog,
-        doctor_peer_group=doctor_peer_groups(ps.doctor_visits, visits),
+        doctor_peer_group=doctor_peer_groups(doctor_visits, visits),
         institution_peer_group=institution_peer_groups(visits, s),
     )
 
 
-def _pattern_flag(visits: pd.DataFrame, pattern: Pattern, built: set[str]) -> pd.Series:
+def _pattern_flag(visits: pd.DataFrame, pattern: Pattern, built: set[str]) -> np.ndarray:
     cols = [n for n in registry.visit_flags(pattern) if n in built and n in visits]
-    if not cols:
-        return pd.Series(False, index=visits.index)
-    return visits[cols].fillna(False).astype(bool).any(axis=1)
+    flag = np.zeros(len(visits), dtype=bool)
+    for c in cols:
+        flag |= visits[c].fillna(False).to_numpy(bool)
+    return flag
 
 
-def _rollup(
+def _codes(index: pd.Index, keys: pd.Series) -> np.ndarray:
+    """Position in ``index`` of each key (every key is in the index)."""
+    return index.get_indexer(pd.Index(keys.astype("string")))
+
+
+def _aggregate(
     visits: pd.DataFrame,
-    keys: pd.Series,
-    flags: dict[Pattern, pd.Series],
+    flags: dict[Pattern, np.ndarray],
     level: Level,
     index: pd.Index,
-) -> pd.DataFrame:
-    k = np.asarray(keys, dtype=object)
-    n = pd.Series(1.0, index=range(len(k))).groupby(k).sum().reindex(index).fillna(0)
-    out = pd.DataFrame(index=index)
-    fund = visits["fund"].to_numpy(dtype="float64")
+    codes: np.ndarray,
+    rows: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Roll-ups of visit flags (counts, shares, amounts at risk) and context columns of the
+    subjects of a level; ``rows`` are the visit positions of the (subject, visit) pairs and
+    ``codes`` the subject positions."""
+    n = len(index)
+    fund = visits["fund"].to_numpy(dtype="float64")[rows]
+    visits_n = np.bincount(codes, minlength=n).astype("float64")
+    rollup = pd.DataFrame(index=index)
+    ctx = pd.DataFrame(index=index)
+    ctx["ctx_fund_pay"] = np.bincount(codes, weights=fund, minlength=n)
     for p in ROLLUP_PATTERNS:
-        f = flags[p].to_numpy(bool)
+        f = flags[p][rows]
         stem = f"{PREFIX[p]}_{LEVEL_WORD[level]}"
-        cnt = pd.Series(f.astype(float)).groupby(k).sum().reindex(index).fillna(0)
-        amt = pd.Series(np.where(f, fund, 0.0)).groupby(k).sum().reindex(index).fillna(0)
-        out[f"{stem}_flagged_visits"] = cnt.to_numpy()
-        out[f"{stem}_flagged_share"] = (cnt / n.where(n > 0)).fillna(0).to_numpy()
-        out[f"{stem}_amount_at_risk"] = amt.to_numpy()
-    return out
+        count = np.bincount(codes, weights=f.astype("float64"), minlength=n)
+        amount = np.bincount(codes, weights=np.where(f, fund, 0.0), minlength=n)
+        rollup[f"{stem}_flagged_visits"] = count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rollup[f"{stem}_flagged_share"] = np.where(visits_n > 0, count / visits_n, 0.0)
+        rollup[f"{stem}_amount_at_risk"] = amount
+        ctx[f"ctx_amount_{p.value}"] = amount
+    ctx["ctx_amount_other"] = 0.0
+    times = pd.DataFrame(
+        {
+            "c": codes,
+            "first": visits["first_setl_time"].to_numpy()[rows],
+            "last": visits["last_setl_time"].to_numpy()[rows],
+        }
+    )
+    span = times.groupby("c").agg(first=("first", "min"), last=("last", "max"))
+    span = span.reindex(np.arange(n))
+    ctx["ctx_first_date"] = span["first"].dt.normalize().to_numpy()
+    ctx["ctx_last_date"] = span["last"].dt.normalize().to_numpy()
+    return rollup, ctx
+
+
+def _main_institution(dv: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """The institution where most of each doctor's visits are."""
+    main = (
+        dv.groupby(["doctor", "fixmedins_code"])
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["n", "fixmedins_code"], ascending=[False, True])
+        .drop_duplicates("doctor")
+        .set_index("doctor")
+    )
+    return main["fixmedins_code"].reindex(index).astype("string")
 
 
 def _features(values: pd.DataFrame, specs: tuple[FeatureSpec, ...], level: Level) -> pd.DataFrame:
-    cols = {}
+    cols: dict[str, np.ndarray] = {}
     for sp in specs:
         if sp.level != level:
             continue
@@ -292,33 +289,6 @@ def _features(values: pd.DataFrame, specs: tuple[FeatureSpec, ...], level: Level
         else:
             cols[sp.name] = pd.to_numeric(col).astype("float64").to_numpy()
     return pd.DataFrame(cols, index=values.index)
-
-
-def _level_frame(
-    values: pd.DataFrame,
-    specs: tuple[FeatureSpec, ...],
-    level: Level,
-    visits: pd.DataFrame,
-    keys: pd.Series,
-    index: pd.Index,
-    peer: pd.Series,
-) -> pd.DataFrame:
-    frame = _features(values.reindex(index), specs, level)
-    k = np.asarray(keys, dtype=object)
-    g = visits.assign(_k=k).groupby("_k")
-    ctx = pd.DataFrame(index=index)
-    ctx["ctx_fund_pay"] = g["fund"].sum().reindex(index).fillna(0).to_numpy()
-    for p in Pattern:
-        if p in ROLLUP_PATTERNS:
-            stem = f"{PREFIX[p]}_{LEVEL_WORD[level]}"
-            amount = values.reindex(index)[f"{stem}_amount_at_risk"].fillna(0)
-            ctx[f"ctx_amount_{p.value}"] = amount.to_numpy(dtype="float64")
-        else:
-            ctx[f"ctx_amount_{p.value}"] = 0.0
-    ctx["ctx_peer_group"] = np.asarray(peer.reindex(index).fillna("?"), dtype=object)
-    ctx["ctx_first_date"] = g["first_setl_time"].min().reindex(index).dt.normalize().to_numpy()
-    ctx["ctx_last_date"] = g["last_setl_time"].max().reindex(index).dt.normalize().to_numpy()
-    return pd.concat([frame, _ctx_types(ctx)], axis=1)
 
 
 def _ctx_types(ctx: pd.DataFrame) -> pd.DataFrame:
@@ -350,26 +320,22 @@ def institution_peer_groups(visits: pd.DataFrame, s: FeatureSettings) -> pd.Seri
 def doctor_peer_groups(doctor_visits: pd.DataFrame, visits: pd.DataFrame) -> pd.Series:
     """Doctor peer group (specialty pattern): the diagnosis chapter most of the doctor's
     visits carry and the hospital level where most of them are (``K|3``)."""
-    dv = doctor_visits[["doctor", "mdtrt_id"]].drop_duplicates()
-    vis = visits.loc[dv["mdtrt_id"].to_numpy()]
-    frame = pd.DataFrame(
-        {
-            "doctor": dv["doctor"].to_numpy(),
-            "chapter": vis["chapter"].to_numpy(),
-            "hosp_lv": vis["hosp_lv"].to_numpy(),
-        }
-    )
-    chapter = _mode(frame, "chapter")
-    level = _mode(frame, "hosp_lv")
-    groups = chapter.astype("string") + "|" + level.reindex(chapter.index).astype("string")
-    groups.index = pd.Index(groups.index, dtype="string", name="subject_id")
-    return groups
+    dv = doctor_visits.drop_duplicates(["v", "doctor"])
+    rows = dv["v"].to_numpy()
+    doctor_codes, doctors = pd.factorize(dv["doctor"])
+    chapter = _mode(doctor_codes, len(doctors), visits["chapter"].to_numpy(dtype=object)[rows])
+    level = _mode(doctor_codes, len(doctors), visits["hosp_lv"].to_numpy(dtype=object)[rows])
+    groups = pd.Series(chapter + "|" + level, index=pd.Index(doctors, dtype="string"))
+    groups.index.name = "subject_id"
+    return groups.astype("string")
 
 
-def _mode(frame: pd.DataFrame, column: str) -> pd.Series:
-    n = frame.groupby(["doctor", column]).size().rename("n").reset_index()
-    top = n.sort_values(["n", column], ascending=[False, True]).drop_duplicates("doctor")
-    return top.set_index("doctor")[column]
+def _mode(group: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
+    """The most frequent value per group 0..n-1 (ties: the smallest value)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    pair = group.astype(np.int64) * len(uniques) + codes
+    counts = np.bincount(pair, minlength=n * len(uniques)).reshape(n, len(uniques))
+    return np.asarray(uniques, dtype=object)[counts.argmax(axis=1)]
 
 
 def _person_peer_group(visits: pd.DataFrame, index: pd.Index) -> pd.Series:

@@ -8,7 +8,7 @@ import pandas as pd
 from features.common import Signals, concat_evidence, day_text, evidence, listing, num_text
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import PersonFrames
+from features.frames import PersonFrames, days_between
 from features.population import Population
 
 P = Pattern.CARD_LENDING
@@ -47,7 +47,7 @@ def restricted_item_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     count = np.bincount(hit["v"].to_numpy(), minlength=len(visits)).astype("float64")
     out["cl_restricted_item_mismatches"] = count
     out["cl_restricted_item_flag"] = count > 0
-    ev = []
+    ev: list[pd.DataFrame] = []
     if len(hit):
         sex_word = {"1": "men", "2": "women"}
         person_sex = {"1": "a man", "2": "a woman"}
@@ -95,7 +95,7 @@ def presence_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     count = np.bincount(overlap["sv"].to_numpy(), minlength=nv).astype("float64")
     out["cl_overlapping_stays"] = count
     out["cl_overlapping_stay_flag"] = count > 0
-    ev = []
+    ev: list[pd.DataFrame] = []
     if len(overlap):
         o = visits.iloc[overlap["sv_o"].to_numpy()]
         item = (
@@ -149,13 +149,13 @@ def death_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """Settlements that begin after the person's registered death date."""
     visits = pf.visits
     out = pd.DataFrame(index=visits.index)
-    after = ((visits["begndate"] - visits["dead_date"]) / np.timedelta64(1, "D")).where(
+    after = days_between(visits["begndate"], visits["dead_date"]).where(
         visits["begndate"] > visits["dead_date"]
     )
     out["cl_days_after_death"] = after.fillna(0).astype("float64")
     flag = after.fillna(0) > 0
     out["cl_after_death_flag"] = flag.to_numpy(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if flag.any():
         vis = visits.loc[flag]
         text = (
@@ -196,9 +196,7 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
     km = 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-    hours = ((pts["first_setl_time"] - prev["first_setl_time"]) / np.timedelta64(1, "h")).to_numpy(
-        float
-    )
+    hours = (days_between(pts["first_setl_time"], prev["first_setl_time"]) * 24).to_numpy(float)
     speed = km / np.maximum(hours, 1 / 60)
     valid = (prev["fixmedins_code"] != pts["fixmedins_code"]).fillna(False).to_numpy(bool)
     valid &= km >= s.min_travel_distance_km
@@ -219,7 +217,7 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     value[top["v"].astype("int64").to_numpy()] = top["speed"].to_numpy()
     out["cl_travel_speed_kmh"] = value
     out["cl_impossible_travel_flag"] = value > s.max_travel_speed_kmh
-    ev = []
+    ev: list[pd.DataFrame] = []
     imp = pairs.loc[pairs["speed"] > s.max_travel_speed_kmh].dropna(subset=["pv"])
     if len(imp):
         a_vis = visits.iloc[imp["pv"].astype("int64").to_numpy()]
@@ -278,7 +276,7 @@ def frequency_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["cl_frequency_jump"] = ratio.to_numpy(dtype="float64")
     flag = (ratio >= s.frequency_jump_ratio) & (peak >= s.frequency_jump_min_visits)
     out["cl_frequency_jump_flag"] = flag.to_numpy(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if flag.any():
         f = top.loc[flag[flag].index]
         m = f["m"] - 1
@@ -323,7 +321,7 @@ def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
     out["cl_inst_card_burst_persons"] = top["n"].reindex(inst).fillna(0).astype("float64")
     flag = top["burst"]
     out["cl_inst_card_burst_flag"] = flag.reindex(inst, fill_value=False).astype(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if flag.any():
         f = top.loc[flag]
         text = (
@@ -359,7 +357,7 @@ def card_burst_visit_signals(pop: Population, s: FeatureSettings) -> Signals:
     out = pd.DataFrame(index=visits.index)
     out["cl_burst_window_persons"] = size
     out["cl_card_burst_visit_flag"] = burst
-    ev = []
+    ev: list[pd.DataFrame] = []
     if burst.any():
         vis = visits.loc[burst]
         text = (
@@ -394,7 +392,7 @@ def same_basket_signals(pop: Population, s: FeatureSettings) -> Signals:
     out["cl_inst_same_basket_persons"] = top["n"].reindex(inst).fillna(0).astype("float64")
     flag = top["n"] >= s.same_basket_min_persons
     out["cl_inst_same_basket_flag"] = flag.reindex(inst, fill_value=False).astype(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if flag.any():
         f = top.loc[flag]
         key = pd.MultiIndex.from_arrays([f.index, f["aux_basket_key"]])

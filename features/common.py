@@ -66,17 +66,29 @@ def num_text(values: pd.Series, decimals: int = 0) -> pd.Series:
 
 
 def listing(keys: pd.Series, text: pd.Series, max_items: int, sep: str = ", ") -> pd.Series:
-    """Join ``text`` per key, keeping the first ``max_items`` and counting the rest."""
-    frame = pd.DataFrame({"k": keys.to_numpy(), "t": text.astype("string").to_numpy()})
-    if frame.empty:
+    """Join ``text`` per key (in order of appearance), keeping the first ``max_items`` and
+    counting the rest. Vectorised over rows: the only loop is over the ``max_items`` ranks."""
+    codes, uniques = pd.factorize(np.asarray(keys))
+    if len(codes) == 0:
         return pd.Series(dtype="string")
-    rank = frame.groupby("k", sort=False).cumcount()
-    joined = frame.loc[rank < max_items].groupby("k", sort=False)["t"].agg(sep.join)
-    total = frame.groupby("k", sort=False).size()
-    more = (total - max_items).reindex(joined.index)
-    suffix = pd.Series("", index=joined.index, dtype="string")
-    suffix[more > 0] = " … and " + more[more > 0].astype("string") + " more"
-    return (joined.astype("string") + suffix).astype("string")
+    values = np.asarray(pd.Series(text).astype("string").fillna("").to_numpy(dtype=object))
+    order = np.argsort(codes, kind="stable")
+    grouped = codes[order]
+    values = values[order]
+    start = np.r_[0, np.flatnonzero(np.diff(grouped)) + 1]
+    counts = np.diff(np.r_[start, len(grouped)])
+    rank = np.arange(len(grouped)) - np.repeat(start, counts)
+    group = np.repeat(np.arange(len(start)), counts)
+    joined = np.full(len(start), "", dtype=object)
+    for r in range(min(max_items, int(counts.max()))):
+        at = rank == r
+        head = values[at] if r == 0 else sep + values[at]
+        joined[group[at]] = joined[group[at]] + head
+    more = counts - max_items
+    tail = np.where(more > 0, np.char.add(" … and ", more.astype(str)).astype(object), "")
+    joined = joined + np.where(more > 0, tail + " more", "")
+    index = pd.Index(np.asarray(uniques)[grouped[start]])
+    return pd.Series(joined, index=index, dtype="string")
 
 
 def robust_z(
@@ -91,7 +103,7 @@ def robust_z(
     """
     x = pd.Series(np.asarray(values, dtype="float64"), index=values.index)
     if log:
-        x = np.log1p(x.clip(lower=0))
+        x = pd.Series(np.log1p(x.clip(lower=0).to_numpy()), index=x.index)
     g = pd.Series(np.asarray(groups, dtype=object), index=values.index)
     size = g.map(g.value_counts())
     g = g.where(size >= min_group_size, "__all__")

@@ -110,6 +110,11 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], table: str) -
         )
 
 
+def days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    """Days (float, fractional for times of day) from ``earlier`` to ``later``."""
+    return (later - earlier).dt.total_seconds() / 86_400.0
+
+
 def diagnosis_chapter(codes: pd.Series) -> pd.Series:
     """The diagnosis chapter of ICD codes: the letter of an ICD-10 code (``K29`` -> ``K``), the
     chapter number of a numeric ICD-9 code (``4280`` -> ``9-07``); ``?`` when unknown."""
@@ -204,12 +209,12 @@ def _visit_frame(
     visits["is_emergency"] = med.isin(EMERGENCY_MED_TYPES).to_numpy(dtype=bool)
     visits["is_chronic"] = med.isin(CHRONIC_MED_TYPES).to_numpy(dtype=bool)
     visits["is_pharmacy"] = med.isin(PHARMACY_MED_TYPES).to_numpy(dtype=bool)
-    visits["stay_days"] = ((visits["enddate"] - visits["begndate"]) / DAY + 1).clip(lower=1)
+    visits["stay_days"] = (days_between(visits["enddate"], visits["begndate"]) + 1).clip(lower=1)
     visits["chapter"] = diagnosis_chapter(visits["dise_codg"])
 
     p = persons.drop_duplicates("psn_no")
     p = p.set_index(p["psn_no"].astype("string"))
-    pos = p.index.get_indexer(visits["psn_no"])
+    pos = p.index.get_indexer(pd.Index(visits["psn_no"]))
     visits["gend"] = _take(p["gend"].astype("string"), pos)
     visits["brdy"] = _take(pd.to_datetime(p["brdy"]), pos)
     visits["insuplc_admdvs"] = _take(p["insuplc_admdvs"].astype("string"), pos)
@@ -218,7 +223,7 @@ def _visit_frame(
 
     inst = institutions.drop_duplicates("fixmedins_code")
     inst = inst.set_index(inst["fixmedins_code"].astype("string"))
-    pos = inst.index.get_indexer(visits["fixmedins_code"])
+    pos = inst.index.get_indexer(pd.Index(visits["fixmedins_code"]))
     visits["fixmedins_type"] = _take(inst["fixmedins_type"].astype("string"), pos)
     visits["admdvs"] = _take(inst["admdvs"].astype("string"), pos)
     if "hosp_lv" in inst:
@@ -240,7 +245,7 @@ def _take(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArra
 def _line_frame(
     fee_lines: pd.DataFrame, visits: pd.DataFrame, catalog: pd.DataFrame | None
 ) -> pd.DataFrame:
-    v = visits.index.get_indexer(fee_lines["mdtrt_id"].astype("string"))
+    v = visits.index.get_indexer(pd.Index(fee_lines["mdtrt_id"].astype("string")))
     keep = v >= 0
     src = fee_lines.loc[keep] if not keep.all() else fee_lines
     v = v[keep]

@@ -63,7 +63,7 @@ def peer_outlier_signals(pop: Population, s: FeatureSettings) -> Signals:
         )
         reasons = reasons.where(~hit, reasons + np.where(reasons.eq(""), "", "; ") + line)
     out["ot_peer_outlier_flag"] = outlier.to_numpy(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if outlier.any():
         f = inst[outlier.to_numpy()]
         text = (

@@ -16,7 +16,7 @@ from features.common import (
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames
+from features.frames import DAY, PersonFrames, days_between
 from features.population import Population
 
 P = Pattern.OVER_PRESCRIPTION
@@ -93,7 +93,7 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["op_supply_over_limit_lines"] = count
     out["op_supply_limit_ratio"] = worst
     out["op_supply_over_limit_flag"] = count > 0
-    ev = []
+    ev: list[pd.DataFrame] = []
     if len(hit):
         item = (
             "item "
@@ -122,7 +122,7 @@ def daily_quantity_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     count = np.bincount(hit["v"].to_numpy(), minlength=len(visits)).astype("float64")
     out["op_daily_quantity_over_limit_lines"] = count
     out["op_daily_quantity_flag"] = count > 0
-    ev = []
+    ev: list[pd.DataFrame] = []
     if len(hit):
         item = (
             "item "
@@ -166,10 +166,10 @@ def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     count = np.bincount(hit["v"].to_numpy(), minlength=len(visits)).astype("float64")
     out["op_early_refills"] = count
     out["op_early_refill_flag"] = count > 0
-    ev = []
+    ev: list[pd.DataFrame] = []
     if len(hit):
         pv = visits.iloc[hit["prev_v"].to_numpy()]
-        elapsed = (hit["day"] - hit["prev_day"]) / DAY
+        elapsed = days_between(hit["day"], hit["prev_day"])
         item = (
             "item "
             + hit["item"]
@@ -208,7 +208,7 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         v=("v", "first"),
     )
     per = per.loc[per["n"] >= 2].reset_index()
-    elapsed = ((per["last"] - per["first"]) / DAY).clip(lower=1)
+    elapsed = days_between(per["last"], per["first"]).clip(lower=1)
     per["ratio"] = (per["supply"] - per["last_supply"]) / elapsed
     per["psn_no"] = visits["psn_no"].to_numpy()[per["v"].to_numpy()]
     top = per.sort_values("ratio", ascending=False).drop_duplicates("psn_no").set_index("psn_no")
@@ -217,7 +217,7 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["op_stockpile_ratio"] = top["ratio"].reindex(persons).fillna(0).astype("float64")
     flag = top["ratio"] > s.stockpile_supply_ratio
     out["op_stockpile_flag"] = flag.reindex(persons, fill_value=False).astype(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if flag.any():
         f = top.loc[flag]
         text = (
@@ -236,7 +236,7 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             + ", "
             + num_text(f["supply"] - f["last_supply"])
             + " days supplied before the last fill for "
-            + num_text(((f["last"] - f["first"]) / DAY).clip(lower=1))
+            + num_text(days_between(f["last"], f["first"]).clip(lower=1))
             + " days elapsed"
         )
         ids = "psn_no=" + f.index.to_series().astype("string") + "; hilist_code=" + f["item"]
@@ -256,26 +256,31 @@ def doctor_signals(pop: Population, s: FeatureSettings) -> Signals:
     out["op_doc_high_value_drug_peer_z"] = z.to_numpy()
     flag = (z >= s.peer_robust_z) & (pct >= s.peer_percentile) & (hv > 0)
     out["op_doc_high_value_drug_flag"] = flag.to_numpy(bool)
-    ev = []
+    ev: list[pd.DataFrame] = []
     if flag.any():
         med = hv.groupby(groups).transform("median")
-        f = docs[flag.to_numpy()]
+        who = docs[flag.to_numpy()]
         text = (
             "Doctor "
-            + f.to_series()
+            + who.to_series()
             + ": "
-            + num_text(hv[f], 2)
+            + num_text(hv[who], 2)
             + " yuan of high-value drugs (unit price ≥ "
             + f"{s.high_value_drug_unit_price:.0f}"
             + "), peer median "
-            + num_text(med[f], 2)
+            + num_text(med[who], 2)
             + " (peer group "
-            + groups[f].astype("string")
+            + groups[who].astype("string")
             + ")"
         )
         ev.append(
             evidence(
-                Level.DOCTOR, "op_doc_high_value_drug_flag", P, f, text, "doctor=" + f.to_series()
+                Level.DOCTOR,
+                "op_doc_high_value_drug_flag",
+                P,
+                who,
+                text,
+                "doctor=" + who.to_series(),
             )
         )
 

@@ -8,7 +8,7 @@ import pandas as pd
 from features.common import Signals, concat_evidence, day_text, evidence, listing, num_text
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames, diagnosis_chapter
+from features.frames import DAY, PersonFrames, days_between, diagnosis_chapter
 from settlements.schema import EMERGENCY_MED_TYPES, OUTPATIENT_MED_TYPES
 
 P = Pattern.SPLIT_BILLING
@@ -28,7 +28,7 @@ def _readmissions(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     stays["prev_chapter"] = prev["chapter"]
     stays["prev_dise"] = prev["dise_codg"]
     stays["prev_medfee"] = prev["medfee"]
-    stays["gap"] = (stays["begndate"] - stays["prev_end"]) / DAY
+    stays["gap"] = days_between(stays["begndate"], stays["prev_end"])
     stays = stays.loc[stays["prev_sv"].notna()].copy()
     stays["prev_sv"] = stays["prev_sv"].astype("int64")
     dise = stays["dise_codg"].astype("string").str.upper().fillna("")
@@ -67,7 +67,7 @@ def readmission_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     flag = np.zeros(len(visits), dtype=bool)
     flag[stays.loc[split, "sv"].to_numpy()] = True
     out["sb_split_admission_flag"] = flag
-    ev = []
+    ev: list[pd.DataFrame] = []
     if split.any():
         f = stays.loc[split]
         vis = visits.iloc[f["sv"].to_numpy()]
@@ -114,7 +114,7 @@ def quota_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     flag = np.zeros(len(visits), dtype=bool)
     flag[hit["sv"].to_numpy()] = True
     out["sb_quota_discharge_flag"] = flag
-    ev = []
+    ev: list[pd.DataFrame] = []
     if len(hit):
         vis = visits.iloc[hit["sv"].to_numpy()]
         prev = visits.iloc[hit["prev_sv"].to_numpy()]
@@ -169,9 +169,10 @@ def outpatient_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         & (op["max_amount"] <= s.outpatient_visit_cap)
         & ~op["is_refund"]
     ]
-    flag = visits.index.isin(hit["mdtrt_id"])
+    flag = np.zeros(len(visits), dtype=bool)
+    flag[visits.index.get_indexer(pd.Index(hit["mdtrt_id"].unique()))] = True
     out["sb_split_outpatient_flag"] = flag
-    ev = []
+    ev: list[pd.DataFrame] = []
     if len(hit):
         item = hit["setl_id"] + " (" + num_text(hit["medfee_sumamt"], 2) + " yuan)"
         gkey = hit["psn_no"] + "|" + hit["fixmedins_code"] + "|" + day_text(hit["begndate"])
@@ -209,7 +210,7 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     lines = pf.lines
     out = pd.DataFrame(index=visits.index)
     nv = len(visits)
-    ev = []
+    ev: list[pd.DataFrame] = []
 
     # component and bundle on the same visit and day
     has_bundle = "bundle_code" in lines and lines["bundle_code"].notna().any()

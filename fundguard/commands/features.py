@@ -117,8 +117,8 @@ def report(
         table.add_column(col, justify="right" if col[0] in "chr" and col != "rule" else "left")
     for r in rep.itertuples(index=False):
         table.add_row(
-            r.pattern, r.level, r.rule, f"{r.confirmed:,}", f"{r.caught:,}", f"{r.recall:.1%}",
-            f"{r.honest_flagged:,}", f"{r.honest_flag_rate:.2%}",
+            str(r.pattern), str(r.level), str(r.rule), f"{r.confirmed:,}", f"{r.caught:,}",
+            f"{r.recall:.1%}", f"{r.honest_flagged:,}", f"{r.honest_flag_rate:.2%}",
         )  # fmt: skip
     console.print(table)
     if fs.skipped:
@@ -132,8 +132,8 @@ def report(
             vt.add_column(col)
         for v in variants.itertuples(index=False):
             vt.add_row(
-                v.pattern, v.level, v.variant, v.severity, f"{v.subjects:,}", f"{v.flagged:,}",
-                f"{v.flagged_share:.0%}",
+                str(v.pattern), str(v.level), str(v.variant), str(v.severity),
+                f"{v.subjects:,}", f"{v.flagged:,}", f"{v.flagged_share:.0%}",
             )  # fmt: skip
         console.print(vt)
     if out is not None:

@@ -1,0 +1,194 @@
+"""Feature throughput: ``build_features`` on a big dataset against a floor.
+
+    .venv/bin/python -m bench.bench_features                       # 1M settlements, 10M lines
+    .venv/bin/python -m bench.bench_features --settlements 100000  # a quick run
+    .venv/bin/python -m bench.bench_features --synthetic 20000     # a settlements.synthetic world
+
+The floor is reading the same Parquet files plus one group-by of all fee lines by visit;
+the measured run is reading them plus building every signal (``check=False``: the intake
+boundary check is timed separately by ``bench.bench_intake``). Each runs in its own
+process so that peak memory (max RSS) is its own. The default dataset is intake's bench
+world (``bench.bench_intake.build``: 10 fee lines per settlement) enriched with what the
+optional signals need (days supplied on drug lines, a catalogue with limits, institution
+levels, locations and beds, some death dates), built once under ``fundguard-data/bench/``.
+Targets: all signals in under 5x the floor and under 8 GB peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+T = TypeVar("T")
+TABLES = ("settlements", "fee_details", "persons", "institutions", "catalog")
+
+
+def enrich(directory: Path, seed: int = 11) -> None:
+    """Add the optional columns and the catalogue that intake's bench world lacks."""
+    rng = np.random.default_rng(seed)
+    setl = pq.read_table(directory / "settlements.parquet")
+    inst_of = setl["fixmedins_code"].to_numpy(zero_copy_only=False).astype(str)
+    # doctors work at one institution (intake's world draws them across all institutions)
+    attending = np.char.add(
+        np.char.add("D", inst_of), rng.integers(0, 20, len(inst_of)).astype(str)
+    )
+    setl = setl.append_column("atddr_no", pa.array(attending.astype(object)))
+    pq.write_table(setl, directory / "settlements.parquet")
+    fees = pq.read_table(directory / "fee_details.parquet")
+    owner = np.repeat(np.arange(len(inst_of)), len(fees) // len(inst_of))
+    ordering = np.char.add(
+        np.char.add("D", inst_of[owner]), rng.integers(0, 20, len(owner)).astype(str)
+    )
+    fees = fees.set_column(
+        fees.schema.get_field_index("bilg_dr_codg"),
+        "bilg_dr_codg",
+        pa.array(ordering.astype(object)),
+    )
+    del ordering, owner
+    drug = pa.compute.equal(fees["list_type"], "101").to_numpy(zero_copy_only=False)
+    days = rng.choice([3.0, 5.0, 7.0, 7.0, 14.0, 28.0, 30.0], len(drug))
+    fees = fees.append_column("prd_days", pa.array(np.where(drug, days, np.nan)))
+    pq.write_table(fees, directory / "fee_details.parquet")
+    del fees
+    codes = np.char.zfill(np.arange(5000).astype(str), 6).astype(object)
+    n = len(codes)
+    catalog = pd.DataFrame(
+        {
+            "hilist_code": codes,
+            "hilist_name": codes,
+            "list_type": rng.choice(["101", "201", "301"], n).astype(object),
+            "lmt_gend": pd.Series(rng.choice(["1", "2"], n)).where(rng.random(n) < 0.02),
+            "lmt_age_min": np.where(rng.random(n) < 0.02, 18.0, np.nan),
+            "lmt_age_max": np.where(rng.random(n) < 0.02, 60.0, np.nan),
+            "max_prd_days": np.where(rng.random(n) < 0.05, 7.0, np.nan),
+            "max_daily_cnt": np.where(rng.random(n) < 0.2, 8.0, np.nan),
+            "bundle_code": pd.Series(codes[rng.integers(0, n, n)]).where(rng.random(n) < 0.02),
+        }
+    )
+    catalog.to_parquet(directory / "catalog.parquet", index=False)
+    inst = pd.read_parquet(directory / "institutions.parquet")
+    k = len(inst)
+    inst["hosp_lv"] = rng.choice(["1", "2", "3"], k)
+    inst["lat"] = 39.9 + rng.normal(0, 0.5, k)
+    inst["lon"] = 116.4 + rng.normal(0, 0.5, k)
+    inst["aprv_bed_cnt"] = rng.integers(20, 800, k).astype(float)
+    inst.to_parquet(directory / "institutions.parquet", index=False)
+    persons = pd.read_parquet(directory / "persons.parquet")
+    dead = rng.random(len(persons)) < 0.01
+    day = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, len(persons)), "D")
+    persons["dead_date"] = pd.Series(day).where(dead).to_numpy()
+    persons.to_parquet(directory / "persons.parquet", index=False)
+
+
+def prepare_dataset(args: argparse.Namespace) -> Path:
+    root = Path("fundguard-data/bench")
+    if args.synthetic:
+        directory = root / f"features-synthetic-{args.synthetic}"
+        if not (directory / "settlements.parquet").is_file():
+            from settlements.synthetic.generate import generate_world
+
+            print(f"generating a synthetic world of {args.synthetic:,} persons in {directory}")
+            world = generate_world(args.synthetic, seed=3)
+            world.dataset.write(directory)
+        return directory
+    directory = root / f"features-{args.settlements}"
+    if not (directory / "catalog.parquet").is_file():
+        from bench.bench_intake import build
+
+        print(f"building {args.settlements:,} settlements in {directory}")
+        build(directory, args.settlements)
+        enrich(directory)
+    return directory
+
+
+def _read(directory: Path) -> dict[str, pd.DataFrame]:
+    return {
+        t: pd.read_parquet(directory / f"{t}.parquet")
+        for t in TABLES
+        if (directory / f"{t}.parquet").is_file()
+    }
+
+
+def _typed(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Dates and times as datetime64[ns], as intake hands them over."""
+    out = {}
+    for name, frame in frames.items():
+        dates = {
+            c: pd.to_datetime(frame[c]).astype("datetime64[ns]")
+            for c in ("begndate", "enddate", "setl_time", "fee_ocur_time", "brdy", "dead_date")
+            if c in frame
+        }
+        out[name] = frame.assign(**dates) if dates else frame
+    return out
+
+
+def _floor(directory: Path) -> tuple[float, float, int, int]:
+    start = time.perf_counter()
+    frames = _read(directory)
+    fees = frames["fee_details"]
+    fees.groupby("mdtrt_id", sort=False)["det_item_fee_sumamt"].sum()
+    return time.perf_counter() - start, _peak_gb(), len(frames["settlements"]), len(fees)
+
+
+def _features(directory: Path) -> tuple[float, float, float, dict[str, int], int, int, int]:
+    from features.build import build_features
+    from features.config import FeatureSettings
+    from settlements.dataset import Dataset
+
+    start = time.perf_counter()
+    frames = _typed(_read(directory))
+    dataset = Dataset(
+        settlements=frames["settlements"],
+        fee_details=frames["fee_details"],
+        persons=frames["persons"],
+        institutions=frames["institutions"],
+        catalog=frames.get("catalog"),
+    )
+    read = time.perf_counter() - start
+    fs = build_features(dataset, FeatureSettings(), check=False)
+    elapsed = time.perf_counter() - start
+    rows = {lv.value: len(f) for lv, f in fs.frames.items()}
+    return elapsed, _peak_gb(), read, rows, len(fs.specs), len(fs.skipped), len(fs.evidence)
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def _run(target: Callable[[Path], T], directory: Path) -> T:
+    """``target(directory)`` in a fresh process (its own peak memory); errors propagate."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(target, directory).result()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--settlements", type=int, default=1_000_000)
+    parser.add_argument("--synthetic", type=int, default=0, help="persons of a synthetic world")
+    args = parser.parse_args()
+    directory = prepare_dataset(args)
+
+    floor_s, floor_gb, n_setl, n_lines = _run(_floor, directory)
+    feat_s, feat_gb, read_s, rows, built, skipped, evidence = _run(_features, directory)
+    print(f"dataset            {directory} ({n_setl:,} settlements, {n_lines:,} fee lines)")
+    print(f"floor              {floor_s:8.1f} s   peak {floor_gb:5.2f} GB  (read + group-by)")
+    print(f"all signals        {feat_s:8.1f} s   peak {feat_gb:5.2f} GB  (read {read_s:.1f} s)")
+    print(f"settlements/s      {n_setl / feat_s:10,.0f}")
+    print(f"ratio to floor     {feat_s / floor_s:8.2f}x  (target < 5x)")
+    print(f"signals            {built} built, {skipped} skipped, {evidence:,} evidence lines")
+    print("rows               " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+
+
+if __name__ == "__main__":
+    main()
