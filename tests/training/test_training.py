@@ -154,3 +154,26 @@ def test_promotion_refuses_a_worse_model(
     aliases = aliases_of(connect(settings), settings)
     assert aliases == {"champion": good.version, "challenger": worse.version}
     assert len(list_versions(connect(settings), settings)) == 2
+
+
+def test_time_split_orders_folds_by_first_settlement_date(
+    world: tuple[FeatureSet, pd.DataFrame],
+) -> None:
+    feature_set, labels = world
+    folds = split_labels(feature_set, labels, 3, "time", seed=0)
+    visits = labels["subject_type"] == "visit"
+    first = pd.to_datetime(
+        feature_set.frames["visit"]["ctx_first_date"]  # type: ignore[index]
+        .reindex(labels.loc[visits, "subject_id"])
+        .to_numpy()
+    )
+    by_fold = pd.Series(first).groupby(folds[visits].to_numpy())
+    assert (by_fold.max().iloc[:-1].to_numpy() <= by_fold.min().iloc[1:].to_numpy()).all()
+
+
+def test_time_validation_scores_only_later_periods(world: tuple[FeatureSet, pd.DataFrame]) -> None:
+    feature_set, labels = world
+    settings = TrainingSettings(cv_folds=3, split="time")
+    evaluation = cross_validate(feature_set, labels, FAST, settings)
+    assert set(evaluation.scores["fold"]) == {1, 2}
+    assert "forward-in-time" in evaluation.how
