@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO   := fundguard-data/demo
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test test-fast lint format bench clean browser
+.PHONY: install demo test test-fast lint format bench readme clean browser
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+readme: install
+	$(BIN)/python docs/build_readme.py
 
 clean:
 	rm -rf $(VENV) fundguard-data .pytest_cache .mypy_cache .ruff_cache

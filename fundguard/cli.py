@@ -12,7 +12,17 @@ from fundguard.logs import configure_logging
 from fundguard.settings import ConfigError, Settings, load_settings
 from settlements.errors import InputError
 
-COMMAND_MODULES: tuple[str, ...] = ("intake", "importers", "serving", "supervision", "features", "world", "models", "spark", "demo")
+COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
+    "world",
+    "intake",
+    "importers",
+    "features",
+    "models",
+    "supervision",
+    "serving",
+    "spark",
+)
 """Modules of ``fundguard.commands`` whose ``register(app)`` adds their commands."""
 
 

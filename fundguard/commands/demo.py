@@ -30,8 +30,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(7, "--seed", help="Random seed of the world."),
         top: int = typer.Option(10, "--top", min=1, help="Leads to print at the end."),
     ) -> None:
-        """Generate a region, validate it, train and promote a model, evaluate, score, and
-        print the top leads with their reasons."""
+        """Run the main job end to end on a synthetic region and print the top leads."""
         started = time.perf_counter()
         if not os.environ.get("FUNDGUARD_PSEUDONYM_KEY"):
             os.environ["FUNDGUARD_PSEUDONYM_KEY"] = secrets.token_hex(32)
