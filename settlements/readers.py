@@ -26,9 +26,16 @@ UTF8_HINT = "; save it as UTF-8 (a GBK export: `iconv -f GBK -t UTF-8 in.csv > o
 
 
 def locate_table(directory: Path, table: Table) -> Path | None:
-    """The file holding ``table`` in ``directory``, or ``None`` when there is none."""
+    """The file holding ``table`` in ``directory``, or ``None`` when there is none.
+
+    ``<table>.parquet`` may also be a directory of Parquet part files, as Spark writes it.
+    """
     found = [directory / f"{table.name}{suffix}" for suffix in SUFFIXES]
-    found = [path for path in found if path.is_file()]
+    found = [
+        path
+        for path in found
+        if path.is_file() or (path.is_dir() and path.name.endswith(".parquet"))
+    ]
     if len(found) > 1:
         names = ", ".join(path.name for path in found)
         raise InputError(f"{directory}: {table.name} is given twice ({names}); keep one file")
@@ -76,16 +83,25 @@ def _check_columns(path: Path, table: Table, names: list[str]) -> None:
 
 
 def _read_parquet(path: Path, table: Table, track: Track) -> pd.DataFrame:
+    """A Parquet file read row group by row group (one progress step each), or a directory
+    of part files read part by part."""
     try:
-        parquet = pq.ParquetFile(path)
-        _check_columns(path, table, parquet.schema_arrow.names)
-        groups = [
-            parquet.read_row_group(i)
-            for i in track(
-                range(parquet.num_row_groups), f"reading {table.name}", parquet.num_row_groups
-            )
-        ]
-        arrow = pa.concat_tables(groups) if groups else parquet.schema_arrow.empty_table()
+        if path.is_dir():
+            parts = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+            if not parts:
+                raise InputError(f"{path}: a directory without Parquet part files")
+            _check_columns(path, table, pq.read_schema(parts[0]).names)
+            pieces = [pq.read_table(p) for p in track(parts, f"reading {table.name}", len(parts))]
+            arrow = pa.concat_tables(pieces, promote_options="permissive")
+        else:
+            parquet = pq.ParquetFile(path)
+            _check_columns(path, table, parquet.schema_arrow.names)
+            count = parquet.num_row_groups
+            groups = [
+                parquet.read_row_group(i)
+                for i in track(range(count), f"reading {table.name}", count)
+            ]
+            arrow = pa.concat_tables(groups) if groups else parquet.schema_arrow.empty_table()
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
     return _to_pandas(arrow)

@@ -540,3 +540,18 @@ def test_a_gbk_encoded_csv_is_an_input_error_that_says_to_save_as_utf8(tmp_path:
 
     with pytest.raises(InputError, match=r"institutions.csv: not UTF-8 text .* save it as UTF-8"):
         read_dataset(directory, SETTINGS, KEY)
+
+
+def test_a_directory_of_parquet_parts_is_read_as_one_table(tmp_path: Path) -> None:
+    directory = write_world(tmp_path / "w", "parquet")
+    fees = pq.read_table(directory / "fee_details.parquet")
+    (directory / "fee_details.parquet").unlink()
+    parts = directory / "fee_details.parquet"
+    parts.mkdir()
+    pq.write_table(fees.slice(0, 2), parts / "part-00000.parquet")
+    pq.write_table(fees.slice(2), parts / "part-00001.parquet")
+
+    result = read_dataset(directory, SETTINGS, KEY)
+
+    assert result.reconciliation["fee_details"].accepted == 5
+    assert sorted(result.dataset.fee_details.hilist_code) == ["001", "002", "003", "004", "005"]
