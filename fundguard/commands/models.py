@@ -67,17 +67,31 @@ def read_labels(path: Path | None, dataset: Dataset, directory: Path) -> pd.Data
     return check_labels(dataset.labels)
 
 
+HEADERS = {
+    "roc_auc": "ROC",
+    "pr_auc": "PR",
+    "precision_at_5pct": "P@5%",
+    "recall_at_5pct": "R@5%",
+    "lift_top_decile": "lift",
+}
+
+
 def _metrics_table(metrics: pd.DataFrame, title: str) -> Table:
+    """Model and rules per pattern and level, compact enough for an 80-column terminal."""
     table = Table(title=title, title_justify="left")
-    for col in ("subject", "pattern", "ranker", "method", "n", "confirmed", *SHOWN):
-        table.add_column(col, justify="left" if col in ("subject", "pattern", "ranker", "method")
-                         else "right")  # fmt: skip
+    for col in ("level/pattern", "by", "scorer"):
+        table.add_column(col, overflow="fold")
+    for col in ("n", "conf", *(HEADERS[c] for c in SHOWN)):
+        table.add_column(col, justify="right")
     for r in metrics.to_dict("records"):
         table.add_row(
-            r["subject_type"], r["pattern"], r["ranker"], r["method"], f"{r['n']:.0f}",
+            f"{r['subject_type']}/{r['pattern']}",
+            r["ranker"],
+            "cold" if r["method"] == "cold_start" else "sup",
+            f"{r['n']:.0f}",
             f"{r['confirmed']:.0f}",
             *("–" if math.isnan(r.get(c, math.nan)) else f"{r[c]:.3f}" for c in SHOWN),
-        )  # fmt: skip
+        )
     return table
 
 
@@ -106,13 +120,14 @@ def train_command(
     )
     result = train(data, settings.models, settings.training, track)
     methods = Table(title="scorer per pattern and subject level", title_justify="left")
-    for col in ("subject", "pattern", "method", "confirmed", "rejected", "why"):
-        methods.add_column(col)
+    for col in ("level/pattern", "method", "why"):
+        methods.add_column(col, overflow="fold")
     for r in result.methods.to_dict("records"):
         methods.add_row(
-            r["subject_type"], r["pattern"], f"{r['method']} {r['calibration']}".strip(),
-            str(r["confirmed"]), str(r["rejected"]), r["why"],
-        )  # fmt: skip
+            f"{r['subject_type']}/{r['pattern']}",
+            f"{r['method']} {r['calibration']}".strip(),
+            r["why"],
+        )
     console.print(methods)
     if result.holdout is not None:
         console.print(_metrics_table(result.holdout.metrics, "held-out evaluation"))
