@@ -74,8 +74,12 @@ def lead_queue(
     cases = cases.sort_values(["score", "rank", "id"], ascending=[False, True, True], kind="stable")
     total = len(cases)
     start = max(page - 1, 0) * page_size
-    rows = cases.iloc[start : start + page_size]
-    return [_plain_row(r) for r in rows.to_dict("records")], total
+    rows = [_plain_row(r) for r in cases.iloc[start : start + page_size].to_dict("records")]
+    for row in rows:
+        note, reasons = split_reasons(str(row.get("reasons") or ""))
+        row["top_reason"] = reasons[0] if reasons else ""
+        row["cold_start"] = bool(note)
+    return rows, total
 
 
 def _at_institution(cases: pd.DataFrame, dataset: Dataset | None, code: str) -> pd.Series:
@@ -117,9 +121,7 @@ def case_view(
 
     case = _plain_row(get_case(store, case_id))
     case["history"] = [_plain_row(e) for e in case.get("history", [])]
-    case["reason_list"] = [
-        r.strip() for r in str(case.get("reasons") or "").split(";") if r.strip()
-    ]
+    case["reason_note"], case["reason_list"] = split_reasons(str(case.get("reasons") or ""))
     case["timeline"] = timeline(dataset, case["subject_type"], case["subject_id"], readmission_days)
     if not case["timeline"]:
         case["timeline"] = cited_settlements(dataset, str(case.get("evidence") or ""))
@@ -128,6 +130,17 @@ def case_view(
     case["liable_registered"] = registered_subjects(store, options)
     case["ledger_records"] = ledger_records(store, case_id)
     return case
+
+
+def split_reasons(text: str) -> tuple[str, list[str]]:
+    """A lead's reasons as a list, and the note that may precede them (the cold-start
+    preamble "cold start (…): unsupervised ranking, not a probability")."""
+    reasons = [r.strip() for r in text.split(REASON_SEPARATOR) if r.strip()]
+    note = ""
+    if reasons and reasons[0].startswith("cold start") and "; " in reasons[0]:
+        note, _, first = reasons[0].partition("; ")
+        reasons[0] = first.strip()
+    return note, reasons
 
 
 def liable_options(dataset: Dataset | None, subject_type: str, subject_id: str) -> list[str]:

@@ -239,6 +239,7 @@ def register_casework(
             case=case,
             can_decide=user.can(Permission.DECIDE),
             default_liable=_default_liable(case),
+            has_evidence=provider().evidence() is not None,
         )
 
     def decide_as(user: User, case_id: int, decision: DecisionIn) -> None:

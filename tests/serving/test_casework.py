@@ -188,3 +188,15 @@ def test_an_institution_case_shows_the_settlements_its_evidence_cites(
         ("2024-03-12", "cited"),
     ]
     assert "S2 at R9" in entries[0]["detail"]
+
+
+def test_a_cold_start_preamble_is_a_note_not_the_first_reason() -> None:
+    from serving.casework import split_reasons
+
+    note, reasons = split_reasons(
+        "cold start (only 0 confirmed): unsupervised ranking, not a probability; a = 1 (+1.0)"
+        " | b = 2 (+0.5)"
+    )
+
+    assert note.startswith("cold start")
+    assert reasons == ["a = 1 (+1.0)", "b = 2 (+0.5)"]
