@@ -178,7 +178,8 @@ def timeline(
     """The evidence as dated entries, oldest first.
 
     A visit: each day of the stay with its charges (an *empty* day has a bed fee and no
-    substantive care), the person's settlements elsewhere during the stay, and inpatient
+    substantive care), the person's other settlements during the stay (elsewhere, or at the
+    same institution), and inpatient
     readmissions within ``readmission_days`` after discharge. A person: their settlements.
     """
     if dataset is None:
@@ -197,7 +198,11 @@ def timeline(
     entries = _stay_days(dataset.fee_details, subject_id, begin, end)
     others = s[(s["psn_no"] == person) & (s["mdtrt_id"] != subject_id)]
     during = others[(others["begndate"] <= end) & (others["enddate"] >= begin)]
-    entries += [_settlement_entry(r, "elsewhere") for r in during.to_dict("records")]
+    here = str(visit["fixmedins_code"].iloc[0])
+    entries += [
+        _settlement_entry(r, "elsewhere" if str(r["fixmedins_code"]) != here else "during")
+        for r in during.to_dict("records")
+    ]
     inpatient = others["med_type"].isin(sorted(INPATIENT_MED_TYPES))
     after = others[
         inpatient
@@ -262,6 +267,7 @@ def _stay_days(
 def _settlement_entry(row: Mapping[Any, Any], kind: str) -> dict[str, Any]:
     titles = {
         "elsewhere": "settled elsewhere during the stay",
+        "during": "another settlement at the same institution during the stay",
         "readmission": "readmitted after discharge",
         "settlement": "settlement",
         "cited": "settlement cited as evidence",
