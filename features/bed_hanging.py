@@ -18,7 +18,6 @@ from features.config import FeatureSettings
 from features.contract import Level, Pattern
 from features.frames import DAY, PersonFrames
 from features.population import Population
-from settlements.schema import SUBSTANTIVE_CHARGE_ITEMS
 
 P = Pattern.BED_HANGING
 
@@ -30,7 +29,7 @@ def stay_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     stay = visits["is_stay"].to_numpy()
     lines = pf.lines
     on_stay = stay[lines["v"].to_numpy()]
-    sl = lines.loc[on_stay, ["v", "day", "chrg", "amt"]]
+    sl = lines.loc[on_stay, ["v", "day", "is_bed", "is_care", "is_exam", "is_drug", "amt"]]
     beg = visits["begndate"].to_numpy()[sl["v"].to_numpy()]
     end = visits["enddate"].to_numpy()[sl["v"].to_numpy()]
     day = sl["day"].to_numpy()
@@ -39,8 +38,8 @@ def stay_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         {
             "v": sl["v"].to_numpy()[in_stay],
             "day": day[in_stay],
-            "bed": sl["chrg"].eq("01").to_numpy(dtype=bool)[in_stay],
-            "care": sl["chrg"].isin(SUBSTANTIVE_CHARGE_ITEMS).to_numpy(dtype=bool)[in_stay],
+            "bed": sl["is_bed"].to_numpy(dtype=bool)[in_stay],
+            "care": sl["is_care"].to_numpy(dtype=bool)[in_stay],
         }
     )
     per_day = days.groupby(["v", "day"], sort=True).agg(bed=("bed", "max"), care=("care", "max"))
@@ -59,12 +58,8 @@ def stay_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     amt = sl["amt"].to_numpy()
     v = sl["v"].to_numpy()
     total = np.bincount(v, weights=amt, minlength=len(visits))
-    exam = np.bincount(
-        v, weights=amt * sl["chrg"].isin({"03", "04"}).to_numpy(bool), minlength=len(visits)
-    )
-    drug = np.bincount(
-        v, weights=amt * sl["chrg"].isin({"09", "10", "11"}).to_numpy(bool), minlength=len(visits)
-    )
+    exam = np.bincount(v, weights=amt * sl["is_exam"].to_numpy(bool), minlength=len(visits))
+    drug = np.bincount(v, weights=amt * sl["is_drug"].to_numpy(bool), minlength=len(visits))
     with np.errstate(invalid="ignore", divide="ignore"):
         exam_share = np.where(stay & (total > 0), exam / total, np.nan)
         drug_share = np.where(stay & (total > 0), drug / total, np.nan)

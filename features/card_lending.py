@@ -199,7 +199,7 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     hours = (days_between(pts["first_setl_time"], prev["first_setl_time"]) * 24).to_numpy(float)
     speed = km / np.maximum(hours, 1 / 60)
     valid = (prev["fixmedins_code"] != pts["fixmedins_code"]).fillna(False).to_numpy(bool)
-    valid &= km >= s.min_travel_distance_km
+    valid = valid & (km >= s.min_travel_distance_km)
     speed = np.where(valid, np.minimum(speed, 10_000.0), 0.0)
     pairs = pd.DataFrame(
         {

@@ -9,7 +9,8 @@ never modified.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from settlements.schema import (
     EMERGENCY_MED_TYPES,
     INPATIENT_MED_TYPES,
     PHARMACY_MED_TYPES,
+    SUBSTANTIVE_CHARGE_ITEMS,
 )
 
 SETTLEMENT_COLUMNS = (
@@ -78,6 +80,14 @@ class PersonFrames:
     persons: pd.DataFrame
     institutions: pd.DataFrame
     catalog: pd.DataFrame | None
+    _derived: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, name: str, build: Callable[[PersonFrames], pd.DataFrame]) -> pd.DataFrame:
+        """A frame derived from these (e.g. drug lines), built once and shared by signals.
+        Callers must not modify it."""
+        if name not in self._derived:
+            self._derived[name] = build(self)
+        return self._derived[name]
 
     def has(self, need: str) -> bool:
         """Whether an optional table or column (``catalog``, ``catalog.bundle_code``,
@@ -131,6 +141,9 @@ def diagnosis_chapter(codes: pd.Series) -> pd.Series:
 
 
 def _string(series: pd.Series) -> pd.Series:
+    """Codes as pandas strings; string columns (``str`` or ``string``) pass unconverted."""
+    if isinstance(series.dtype, pd.StringDtype):
+        return series
     return series.astype("string")
 
 
@@ -267,8 +280,17 @@ def _line_frame(
     )
     if "prd_days" in src:
         lines["prd_days"] = pd.to_numeric(src["prd_days"]).astype("float64").to_numpy()
-    lines["is_drug"] = (
-        lines["chrg"].isin(DRUG_CHARGE_ITEMS) | lines["list_type"].isin({"101", "102"})
+    chrg_codes, chrg_values = pd.factorize(lines["chrg"])
+    chrg = pd.Index(chrg_values)
+
+    def charged(codes: frozenset[str] | set[str]) -> np.ndarray:
+        return np.append(chrg.isin(list(codes)), False)[chrg_codes]
+
+    lines["is_bed"] = charged({"01"})
+    lines["is_care"] = charged(SUBSTANTIVE_CHARGE_ITEMS)
+    lines["is_exam"] = charged({"03", "04"})
+    lines["is_drug"] = charged(DRUG_CHARGE_ITEMS) | lines["list_type"].isin(
+        {"101", "102"}
     ).to_numpy(dtype=bool)
     codes, uniques = pd.factorize(lines["item"])
     lines["item_i"] = codes

@@ -23,6 +23,10 @@ P = Pattern.OVER_PRESCRIPTION
 
 
 def _drug_lines(pf: PersonFrames) -> pd.DataFrame:
+    return pf.derived("drug_lines", _build_drug_lines)
+
+
+def _build_drug_lines(pf: PersonFrames) -> pd.DataFrame:
     """Drug lines of outpatient and pharmacy visits that state a supply (prd_days > 0)."""
     lines = pf.lines
     stay = pf.visits["is_stay"].to_numpy()[lines["v"].to_numpy()]
@@ -141,6 +145,10 @@ def daily_quantity_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
 
 
 def _fills(pf: PersonFrames) -> pd.DataFrame:
+    return pf.derived("fills", _build_fills)
+
+
+def _build_fills(pf: PersonFrames) -> pd.DataFrame:
     """One row per (person, drug, visit): the fill's day and days supplied, in time order."""
     dl = _drug_lines(pf)
     fills = dl.groupby(["psn_i", "item_i", "v"], sort=False).agg(
@@ -195,7 +203,7 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """Days of one drug supplied across institutions against the days elapsed (person)."""
     visits = pf.visits
     fills = _fills(pf)
-    fills["inst"] = visits["fixmedins_code"].to_numpy()[fills["v"].to_numpy()]
+    fills = fills.assign(inst=visits["fixmedins_code"].to_numpy()[fills["v"].to_numpy()])
     g = fills.groupby(["psn_i", "item_i"], sort=False)
     per = g.agg(
         n=("v", "size"),

@@ -121,7 +121,7 @@ _GROUPS: tuple[SignalGroup, ...] = (
                 "bh_drug_share",
                 BH,
                 V,
-                "Share of the stay's charged amount in drugs (09, 10, 11).",
+                "Share of the stay's charged amount in drugs (charge types 09-11, list 101/102).",
                 "Admissions mainly for drug purchases.",
                 "drugs {value:.0%} of the stay's bill",
             ),
