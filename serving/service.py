@@ -45,6 +45,7 @@ class FundGuard:
 
     def __init__(self) -> None:
         self.application = current_application()
+        self.application.warm()
 
     @bentoml.api(route="/check")
     def check(
