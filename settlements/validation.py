@@ -7,7 +7,8 @@ kept; rows that fail are kept as given (identifiers pseudonymised) with ``rule``
 fee_details), so a settlement whose person was quarantined follows it, and a fee line of a
 quarantined settlement follows that. For every table ``read = accepted + quarantined``.
 
-All checks are vectorised over whole columns (pandas / Arrow compute), never per row.
+All checks are vectorised over whole columns (pandas / Arrow compute), never a Python loop per
+row; the one loop is the HMAC, once per distinct identifier (``settlements.pseudonym``).
 """
 
 from __future__ import annotations
@@ -603,8 +604,8 @@ def _judge(table: Table, raw: pd.DataFrame, typed: pd.DataFrame, failures: _Fail
     rules = np.array([f[0] for f in failures.found] or [""], dtype=object)[which[rows]]
     reasons = np.array([f[1] for f in failures.found] or [""], dtype=object)[which[rows]]
     quarantined = _keep_rows(raw, bad) if len(rows) else raw.iloc[0:0].reset_index(drop=True)
-    quarantined.insert(0, "reason", pd.Series(reasons, dtype="str"))
-    quarantined.insert(0, "rule", pd.Series(rules, dtype="str"))
+    quarantined.insert(0, "reason", pd.Series(reasons, dtype="str"), allow_duplicates=True)
+    quarantined.insert(0, "rule", pd.Series(rules, dtype="str"), allow_duplicates=True)
     reconciliation = TableReconciliation(
         table=table.name,
         read=len(raw),
