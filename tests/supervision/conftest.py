@@ -2,7 +2,7 @@
 
 PostgreSQL is named by ``FUNDGUARD_TEST_POSTGRES_URL`` (default: the local trust-auth
 server); each pytest-xdist worker migrates its own schema once, and every test starts from emptied
-tables, so parallel workers never collide.
+tables (DELETE, ids restarted), so parallel workers never collide.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from supervision.config import SupervisionSettings
 from supervision.store import Store, open_store
@@ -68,15 +68,29 @@ def _postgres_schema() -> Iterator[str]:
 
 
 def _empty_postgres(url: str) -> None:
+    """Empty every table and restart its ids: DELETE on these few rows is several times
+    faster than TRUNCATE, which recreates each table's files."""
     from supervision.db import Base
     from supervision.store import GENESIS
 
-    engine = create_engine(url)
+    engine = _postgres_engine(url)
     with engine.begin() as conn:
-        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"truncate {names} restart identity cascade"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        sequences = conn.execute(
+            text(
+                "select sequence_name from information_schema.sequences "
+                "where sequence_schema = current_schema()"
+            )
+        ).scalars()
+        for name in list(sequences):
+            conn.execute(text(f"alter sequence {name} restart"))
         conn.execute(text(f"insert into audit_head (id, seq, hash) values (1, 0, '{GENESIS}')"))
-    engine.dispose()
+
+
+@cache
+def _postgres_engine(url: str) -> Engine:
+    return create_engine(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -93,7 +107,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url)
+    s = open_store(store_url, upgrade=False)  # the template and the schema are migrated
     yield s
     s.close()
 

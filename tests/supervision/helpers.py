@@ -84,3 +84,25 @@ def institution(store: Store, n: int, local_code: str | None = None, **extra: ob
         **extra,  # type: ignore[arg-type]
     )
     return code
+
+
+def institutions(store: Store, settings: SupervisionSettings, n: int) -> list[str]:
+    """Enrol hospitals 1..n in one transaction (as ``institution`` does one by one)."""
+    from datetime import date
+
+    from supervision import ledger
+
+    codes = [f"H{i:03d}" for i in range(1, n + 1)]
+    table = pd.DataFrame(
+        {
+            "fixmedins_code": codes,
+            "fixmedins_name": [f"医院{i}" for i in range(1, n + 1)],
+            "fixmedins_type": ["1"] * n,
+            "uscc": [uscc_for(i) for i in range(1, n + 1)],
+        }
+    )
+    result = ledger.enroll_institutions(
+        store, table, actor="registrar", on=date(2025, 1, 1), settings=settings
+    )
+    assert result.enrolled == n
+    return codes

@@ -12,7 +12,7 @@ from supervision import ledger, planner, registry
 from supervision.config import GRADES, SupervisionSettings
 from supervision.errors import RuleError
 from supervision.store import Store
-from tests.supervision.helpers import institution, leads
+from tests.supervision.helpers import institutions, leads
 
 
 def _population(per_grade: int = 40) -> pd.DataFrame:
@@ -93,8 +93,7 @@ def test_inspectors_are_never_drawn_for_a_conflicting_subject_and_respect_the_ca
 
 
 def _world(store: Store, settings: SupervisionSettings, n: int = 12) -> None:
-    for i in range(1, n + 1):
-        institution(store, i)
+    institutions(store, settings, n)
     for day in (1, 2):  # two severe records: graded bad
         ledger.add_record(
             store,
