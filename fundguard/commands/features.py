@@ -36,7 +36,8 @@ def list_features(
     except ValueError as exc:
         raise fail(f"{exc}: levels are {', '.join(Level)}; patterns {', '.join(Pattern)}") from None
     table = Table(title="Declared signals", title_justify="left")
-    for col in ("name", "pattern", "level", "kind", "description", "settings"):
+    table.add_column("name", no_wrap=True)
+    for col in ("pattern", "level", "kind", "description", "settings"):
         table.add_column(col, overflow="fold")
     specs = registry.specs(lv, pt)
     for s in specs:
