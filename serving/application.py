@@ -155,6 +155,7 @@ class Application:
         from models.scoring import score
         from settlements.intake import validate_dataset
 
+        started = time.perf_counter()
         scorer = _levels_view(self.scorer(), CHECK_LEVELS)
         frames = to_frames(items)
         reference = self.evidence()
@@ -178,7 +179,17 @@ class Application:
                     "evidence",
                 ]
             )
-        return _results(items, problems, leads, evidence, scorer.model_version, self.serving)
+        answers = _results(items, problems, leads, evidence, scorer.model_version, self.serving)
+        log.info(
+            "checked settlements",
+            extra={
+                "settlements": len(items),
+                "invalid": len(problems),
+                "review": sum(a.recommendation == "review" for a in answers),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return answers
 
 
 def _levels_view(scorer: FraudScorer, levels: tuple[str, ...]) -> FraudScorer:

@@ -105,3 +105,30 @@ def test_the_pyfunc_model_scores_equal_the_services(
         assert value == pytest.approx(expected.loc[(level, subject, pattern)], abs=1e-9)
         compared += 1
     assert compared >= len(setl_ids)
+
+
+def test_edge_cases_are_answered_without_a_server_error(
+    champion_client: TestClient, registry_world: Any, tokens: dict[Role, str]
+) -> None:
+    s = registry_world.dataset.settlements
+    [stay] = payload(registry_world.dataset, [str(s[s["med_type"] == "21"]["setl_id"].iloc[0])])
+    no_lines = {**stay, "fee_details": []}
+    refund = {
+        **stay,
+        "settlement": {
+            **stay["settlement"],
+            "refd_setl_flag": "1",
+            **{
+                k: -abs(stay["settlement"][k])
+                for k in ("medfee_sumamt", "hifp_pay", "fund_pay_sumamt")
+            },
+        },
+    }
+    headers = bearer(tokens[Role.SYSTEM])
+
+    for body in (no_lines, refund):
+        response = champion_client.post("/check", json=body, headers=headers)
+        assert response.status_code in (200, 400), response.text
+    batch = champion_client.post("/score", json={"settlements": []}, headers=headers)
+    assert batch.status_code == 200
+    assert batch.json() == []
