@@ -113,6 +113,39 @@ def bodies(dataset: Any) -> list[dict[str, Any]]:
     ]
 
 
+def breakdown(env: dict[str, str], items: list[dict[str, Any]], n: int) -> dict[str, float]:
+    """Median seconds of each stage of one /check, in process: intake validation, signals,
+    scoring (visit and person targets) — where the service's time goes."""
+    from features import build_features  # type: ignore[attr-defined]
+    from models.scoring import score
+    from serving.application import CHECK_LEVELS, _levels_view
+    from serving.schemas import SettlementIn, to_frames
+    from settlements.config import IntakeSettings
+    from settlements.dataset import Dataset
+    from settlements.intake import validate_dataset
+    from training.config import TrainingSettings
+    from training.registry import champion_uri, load_scorer
+
+    training = TrainingSettings(
+        tracking_uri=env["FUNDGUARD_TRAINING__TRACKING_URI"],
+        artifact_root=Path(env["FUNDGUARD_TRAINING__ARTIFACT_ROOT"]),
+    )
+    scorer = _levels_view(load_scorer(champion_uri(training), training), CHECK_LEVELS)
+    stages: dict[str, list[float]] = {"validate": [], "features": [], "score": []}
+    for body in items[:n]:
+        frames = to_frames([SettlementIn.model_validate(body)])
+        t0 = time.perf_counter()
+        dataset = validate_dataset(Dataset(**frames), IntakeSettings()).dataset
+        t1 = time.perf_counter()
+        feature_set = build_features(dataset, scorer.feature_settings, check=False)
+        t2 = time.perf_counter()
+        score(feature_set, scorer)
+        t3 = time.perf_counter()
+        for name, took in zip(stages, (t1 - t0, t2 - t1, t3 - t2), strict=True):
+            stages[name].append(took)
+    return {f"stage_{k}_median_ms": round(float(np.median(v)) * 1000, 1) for k, v in stages.items()}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -204,6 +237,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="settlements per /score call")
     parser.add_argument("--batches", type=int, default=10, help="concurrent /score calls")
     parser.add_argument(
+        "--profile", type=int, default=10, help="settlements timed stage by stage in process"
+    )
+    parser.add_argument(
         "--sequential", type=int, default=10, help="/check calls one at a time, before the load"
     )
     args = parser.parse_args()
@@ -216,6 +252,7 @@ def main() -> None:
             f"prepared a champion on {len(items)} settlements in "
             f"{time.perf_counter() - started:.0f} s"
         )
+        stages = breakdown(env, items, args.profile)
         port = free_port()
         server = start(env, port, root / "serve.log")
         url = f"http://127.0.0.1:{port}"
@@ -235,6 +272,7 @@ def main() -> None:
             )
             ms = np.array(lat) * 1000 if lat else np.array([np.nan])
             figures: dict[str, object] = {
+                **stages,
                 "score_calls": args.batches,
                 "score_settlements": scored,
                 "score_seconds": round(took, 2),

@@ -96,14 +96,14 @@ class InstitutionFields(_Row):
 
 
 class SettlementIn(BaseModel):
-    """A settlement with its fee lines and, where the caller has them, person and institution."""
+    """A settlement with its fee lines, its insured person and its institution."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     settlement: SettlementFields
     fee_details: list[FeeLineIn] = Field(default_factory=list, max_length=MAX_FEE_LINES)
-    person: PersonFields | None = None
-    institution: InstitutionFields | None = None
+    person: PersonFields
+    institution: InstitutionFields
 
     @model_validator(mode="after")
     def _belongs_together(self) -> SettlementIn:
@@ -114,12 +114,9 @@ class SettlementIn(BaseModel):
                 f"fee_details carry setl_id {sorted(strays)[0]!r}, not the settlement's "
                 f"{setl_id!r}: send each settlement with its own fee lines"
             )
-        if self.person is not None and self.person.psn_no != self.settlement.psn_no:
+        if self.person.psn_no != self.settlement.psn_no:
             raise ValueError("person.psn_no differs from settlement.psn_no")
-        if (
-            self.institution is not None
-            and self.institution.fixmedins_code != self.settlement.fixmedins_code
-        ):
+        if self.institution.fixmedins_code != self.settlement.fixmedins_code:
             raise ValueError("institution.fixmedins_code differs from settlement.fixmedins_code")
         if self.settlement.enddate < self.settlement.begndate:
             raise ValueError("settlement.enddate is before settlement.begndate")
@@ -187,12 +184,10 @@ def _frame(rows: list[_Row], table: Table, model: type[_Row]) -> pd.DataFrame:
 def to_frames(items: list[SettlementIn]) -> dict[str, pd.DataFrame]:
     """The request's settlements, fee lines, persons and institutions as contract frames.
 
-    Persons and institutions are de-duplicated by key; absent ones give empty frames.
+    Persons and institutions are de-duplicated by key.
     """
-    persons = {i.person.psn_no: i.person for i in items if i.person is not None}
-    institutions = {
-        i.institution.fixmedins_code: i.institution for i in items if i.institution is not None
-    }
+    persons = {i.person.psn_no: i.person for i in items}
+    institutions = {i.institution.fixmedins_code: i.institution for i in items}
     return {
         "settlements": _frame([i.settlement for i in items], SETTLEMENTS, SettlementFields),
         "fee_details": _frame([f for i in items for f in i.fee_details], FEE_DETAILS, FeeLineIn),

@@ -52,8 +52,8 @@ class FundGuard:
         self,
         settlement: SettlementFields,
         fee_details: list[FeeLineIn],
-        person: PersonFields | None = None,
-        institution: InstitutionFields | None = None,
+        person: PersonFields,
+        institution: InstitutionFields,
     ) -> CheckResult:
         """Score one settlement with its fee lines before payment (事中审核).
 

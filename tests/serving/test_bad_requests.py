@@ -139,3 +139,15 @@ def test_without_a_champion_the_scoring_routes_answer_503(
 
     assert response.status_code == 503
     assert "fundguard train" in response.json()["error"]
+
+
+def test_a_settlement_without_its_person_is_a_400_that_names_it(
+    service_client: TestClient, tokens: dict[Role, str]
+) -> None:
+    body = stay()
+    del body["person"]
+
+    response = service_client.post("/check", json=body, headers=bearer(tokens[Role.SYSTEM]))
+
+    assert response.status_code == 400
+    assert ["person"] in [e["loc"] for e in response.json()["detail"]]
