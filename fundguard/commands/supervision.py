@@ -353,7 +353,7 @@ def _ledger_app() -> typer.Typer:
             "already enrolled": result.already,
             "rejected": len(result.rejected),
             "newly designated": result.designated,
-            "agreements until": result.agreement_end,
+            "agreements until": result.agreement_end if result.designated else "-",
         }
         if len(result.rejected):
             out = settings().data_dir / "quarantine" / "institutions.enroll-rejected.csv"
