@@ -401,6 +401,11 @@ class _Codes:
     values: pa.Array
 
 
+_COUNTING_SLACK = 1_000_000
+"""Keys whose combined codes stay below 4 x rows + this are counted with ``np.bincount``
+(one array of that size); larger ones are hashed."""
+
+
 def _encode(frame: pd.DataFrame, column: str, cache: dict[str, _Codes]) -> _Codes:
     if column not in cache:
         array = _arrow(frame[column])
@@ -424,11 +429,11 @@ def _check_duplicates(
         combined = combined * (len(more.values) + 1) + (more.index + 1)
         missing |= more.index < 0
     combined[missing] = 0
-    if combined.max(initial=0) < 4 * len(frame) + 1_000_000:
-        shared = np.bincount(combined)[combined] > 1
+    if combined.max(initial=0) < 4 * len(frame) + _COUNTING_SLACK:
+        repeated = np.bincount(combined)[combined] > 1
     else:  # a key of many parts with many distinct values: hash instead of counting
-        shared = pd.Series(combined).duplicated(keep=False).to_numpy(dtype=bool)
-    shared[missing] = False
+        repeated = pd.Series(combined).duplicated(keep=False).to_numpy(dtype=bool)
+    shared = repeated & ~missing
     if not shared.any():
         return
     where = np.flatnonzero(shared)

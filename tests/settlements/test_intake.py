@@ -555,3 +555,26 @@ def test_a_directory_of_parquet_parts_is_read_as_one_table(tmp_path: Path) -> No
 
     assert result.reconciliation["fee_details"].accepted == 5
     assert sorted(result.dataset.fee_details.hilist_code) == ["001", "002", "003", "004", "005"]
+
+
+def test_duplicate_keys_are_found_when_the_key_has_too_many_values_to_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import settlements.validation as validation
+
+    world = tiny_world()
+    labels = pd.DataFrame(
+        {
+            "subject_type": ["visit", "visit", "person"],
+            "subject_id": ["V1", "V1", "P01"],
+            "pattern": ["bed_hanging", "bed_hanging", "card_lending"],
+            "outcome": ["confirmed", "rejected", "rejected"],
+        }
+    )
+    monkeypatch.setattr(validation, "_COUNTING_SLACK", -(10**9))  # never count: hash
+
+    result = validate_dataset(
+        world.with_tables(labels=labels), IntakeSettings(max_quarantined_share=1.0), KEY
+    )
+
+    assert quarantined_rules(result, "labels") == ["duplicate_key", "duplicate_key"]
