@@ -77,13 +77,21 @@ class WorldConfig(BaseModel):
         default=0.15, ge=0, le=1, description="Share of pharmacies that collect cards / resell."
     )
     min_per_variant: int = Field(
-        default=3, ge=1, description="Fewest subjects of every fraud variant and look-alike."
+        default=5, ge=1, description="Fewest subjects of every fraud variant and look-alike."
     )
     bed_hanging_rate: float = Field(
-        default=0.06, ge=0, le=1, description="Share of a fraud hospital's stays that are hung."
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Share of a fraud hospital's stays that are hung (three times that at "
+        "the hospital that overflows its beds).",
     )
     split_billing_rate: float = Field(
-        default=0.05, ge=0, le=1, description="Share of a fraud hospital's stays split."
+        default=0.25,
+        ge=0,
+        le=1,
+        description="Share of a splitting hospital's stays split (a 25th of that share of "
+        "its outpatient visits is split into same-day settlements).",
     )
     card_lending_rate: float = Field(
         default=0.004, ge=0, le=1, description="Share of persons whose card is lent or misused."
@@ -101,6 +109,9 @@ class WorldConfig(BaseModel):
     )
     honest_visit_label_share: float = Field(
         default=0.01, ge=0, le=1, description="Share of honest visits labelled rejected."
+    )
+    honest_stay_label_share: float = Field(
+        default=0.1, ge=0, le=1, description="Share of honest inpatient stays labelled rejected."
     )
     honest_person_label_share: float = Field(
         default=0.03, ge=0, le=1, description="Share of honest persons labelled rejected."

@@ -249,7 +249,9 @@ class Injection:
     ) -> None:
         self.size = len(visits)
         capacity = self.size + self.size // 4 + 64
-        self._data = {name: _with_capacity(visits[name].to_numpy(), capacity) for name in visits}
+        self._data = {
+            str(name): _with_capacity(visits[name].to_numpy(), capacity) for name in visits.columns
+        }
         self._touched = np.zeros(capacity, dtype=bool)
         self.persons = persons
         self.usual = usual
@@ -355,6 +357,21 @@ class Injection:
             moved = self.pick(mask & ~here, n - len(rows))
             self.set(moved, inst=inst)
             rows = np.sort(np.r_[rows, moved])
+        return rows
+
+    def base_stays(self, mask: np.ndarray, n: int) -> np.ndarray:
+        """``n`` stays among ``mask`` to build a look-alike on; new pneumonia stays of
+        persons without a role when the world has too few left."""
+        rows = self.pick(mask, n)
+        if len(rows) < n:
+            alive = self.persons["dead_day"].to_numpy() < 0
+            who = self.take_persons(n - len(rows), alive)
+            group = np.full(len(who), STAY_GROUP_INDEX["pneumonia"])
+            begin = self.rng.integers(0, self.days - 60, len(who))
+            frame = new_stays(
+                who, group, self.usual, self.region, self.config, self.rng, begin=begin
+            )
+            rows = np.r_[rows, self.add(frame)]
         return rows
 
     def col(self, name: str) -> np.ndarray:
@@ -489,7 +506,7 @@ class Injection:
                     self.record("visit", self._readmit(r, gap, dise, split=True), variant)
             cat, inst = self.col("cat"), self.col("inst")
             outpatient = (cat == OUTPATIENT) & (inst == h) & (self.col("med_type") == CODE_ID["11"])
-            want = self.n(self.config.split_billing_rate / 4, int(outpatient.sum()))
+            want = self.n(self.config.split_billing_rate / 25, int(outpatient.sum()))
             self._split_outpatient(self.pick(outpatient, want), h)
 
     def _readmit(
@@ -736,7 +753,7 @@ class Injection:
         cfg, rng = self.config, self.rng
         cat, inst, kind = self.col("cat"), self.col("inst"), self.col("kind")
         prescriber_inst = self.region.doctors["inst"].to_numpy()[self.actors.over_limit]
-        sure_drug = np.array([VISIT_KIND_INDEX[k] for k in ("gastritis", "insomnia", "uti", "bph")])
+        sure_drug = np.array([VISIT_KIND_INDEX[k] for k in ("gastritis", "insomnia", "uti")])
         drug_visit = (cat == CHRONIC) | ((cat == OUTPATIENT) & np.isin(kind, sure_drug))
         drug_visit &= ~np.isin(kind, [CONDITION_INDEX["renal"], CONDITION_INDEX["lung_cancer"]]) | (
             cat != CHRONIC
@@ -833,7 +850,7 @@ class Injection:
         stays = (cat == STAY) & (self.col("begin") + self.col("los") < self.days - 30)
         groups = self.col("kind")
         # readmission within 15 days after an emergency, for another diagnosis
-        rows = self.pick(stays & (groups != STAY_GROUP_INDEX["coronary"]), n)
+        rows = self.base_stays(stays & (groups != STAY_GROUP_INDEX["coronary"]), n)
         gap = rng.integers(2, 12, len(rows))
         new = self._readmit(
             rows,
@@ -860,14 +877,15 @@ class Injection:
         )
         self.record("visit", new, "emergency_readmission", fraud=False)
         # readmission within 15 days for a diagnosis of another chapter
-        rows = self.pick(stays & ~np.isin(groups, [STAY_GROUP_INDEX["hip_fracture"]]), n)
-        age_ok = rng.random(len(rows)) < 2  # every patient can fall
+        stays = (self.col("cat") == STAY) & (self.col("begin") + self.col("los") < self.days - 30)
+        groups = self.col("kind")
+        rows = self.base_stays(stays & (groups != STAY_GROUP_INDEX["hip_fracture"]), n)
         new = self._readmit(
-            rows[age_ok],
-            rng.integers(3, 15, int(age_ok.sum())),
-            np.array(["S72.000"] * int(age_ok.sum()), dtype=object),
+            rows,
+            rng.integers(3, 15, len(rows)),
+            np.array(["S72.000"] * len(rows), dtype=object),
             split=False,
-            group=np.full(int(age_ok.sum()), STAY_GROUP_INDEX["hip_fracture"]),
+            group=np.full(len(rows), STAY_GROUP_INDEX["hip_fracture"]),
         )
         self.record("visit", new, "readmission_other_diagnosis", fraud=False)
 

@@ -99,8 +99,12 @@ def sample_honest(
 
     visits = settlements[~injected].drop_duplicates("mdtrt_id")
     visits = visits[~member(visits["psn_no"], persons_in_truth)]
-    visits = visits[rng.random(len(visits)) < config.honest_visit_label_share]
     kinds = visit_kind(visits["med_type"])
+    share = np.where(
+        kinds == "stay", config.honest_stay_label_share, config.honest_visit_label_share
+    )
+    chosen = rng.random(len(visits)) < share
+    visits, kinds = visits[chosen], kinds[chosen]
     for kind, patterns in VISIT_PATTERNS.items():
         v = visits[kinds == kind]
         for pattern in patterns:

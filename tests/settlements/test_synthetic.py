@@ -143,7 +143,7 @@ def test_identifiers_carry_valid_check_digits(world: World) -> None:
 
 
 def test_certno_is_optional() -> None:
-    world = generate_world(300, seed=3, config=WorldConfig(with_certno=False))
+    world = generate_world(500, seed=3, config=WorldConfig(with_certno=False))
     assert "certno" not in world.dataset.persons
 
 
@@ -155,7 +155,7 @@ def test_world_passes_intake_with_nothing_quarantined(world: World) -> None:
 
 
 def test_malformed_rows_are_quarantined_and_only_they() -> None:
-    world = generate_world(300, seed=5, config=WorldConfig(malformed_rows=4))
+    world = generate_world(500, seed=5, config=WorldConfig(malformed_rows=4))
     result = validate_dataset(world.dataset, IntakeSettings(), KEY)
     assert result.reconciliation["settlements"].quarantined == 4
     assert result.reconciliation["fee_details"].quarantined == 4

@@ -87,7 +87,7 @@ def test_empty_days_stays_have_several_empty_days_and_honest_stays_none(world: W
     empty = empty_days(world)
     assert (empty.reindex(subjects(world, "empty_days")) >= 2).all()
     honest = [m for m in empty.index if m in honest_visits(world)]
-    assert len(honest) > 20
+    assert len(honest) > 10
     assert (empty.loc[honest] == 0).all()
 
 
@@ -260,16 +260,14 @@ def test_history_break_is_frequent_care_in_a_new_far_region(world: World) -> Non
         d.institutions.set_index("fixmedins_code")["admdvs"], on="fixmedins_code"
     )
     home = d.persons.set_index("psn_no")["insuplc_admdvs"]
+    recent = s["begndate"] > s["begndate"].max() - pd.Timedelta(days=130)
     for psn in subjects(world, "history_break", "person"):
         mine = s[s["psn_no"] == psn]
         away = mine[mine["admdvs"] != home.loc[psn]]
         region = away["admdvs"].value_counts().index[0]
-        there = mine[mine["admdvs"] == region]
-        start = there["begndate"].min()
-        assert len(there) >= 8
-        assert (there["begndate"].max() - start).days <= 120
-        assert start >= mine["begndate"].min()
-        assert (world.dataset.settlements["begndate"].max() - start).days <= 130
+        there = mine["admdvs"] == region
+        assert (there & recent).sum() >= 8, psn
+        assert (there & ~recent).sum() <= 2, psn
 
 
 def test_card_collection_settles_many_cards_within_an_hour(world: World) -> None:
