@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     def generate(
         out: Path = typer.Option(..., "--out", help="Directory to write the dataset into."),
         persons: int = typer.Option(
-            4_000, "--persons", min=500, help="Insured persons (at least 500)."
+            4_000, "--persons", min=200, help="Insured persons (every variant from 500)."
         ),
         seed: int = typer.Option(
             0, "--seed", help="Random seed; the same seed gives the same world."

@@ -29,7 +29,7 @@ from settlements.synthetic.world import (
 
 log = logging.getLogger(__name__)
 
-MIN_PERSONS = 500
+MIN_PERSONS = 200
 PERSON_COLUMNS = ("psn_no", "gend", "brdy", "insutype", "insuplc_admdvs", "certno", "dead_date")
 INSTITUTION_COLUMNS = (
     "fixmedins_code",
