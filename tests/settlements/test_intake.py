@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -16,6 +17,9 @@ from settlements.dataset import Dataset
 from settlements.errors import InputError
 from settlements.frames import check_dataset
 from settlements.intake import RULES, IntakeResult, read_dataset, validate_dataset
+
+if TYPE_CHECKING:
+    from settlements.synthetic import World
 
 KEY = b"test-key-0123456789abcdef"
 SETTINGS = IntakeSettings()
@@ -473,11 +477,21 @@ def test_validate_a_malformed_file_is_one_line_and_exit_2(tmp_path: Path) -> Non
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_a_synthetic_world_passes_intake_with_nothing_quarantined(tmp_path: Path, fmt: str) -> None:
-    from settlements.synthetic import generate_world, write_world
+@pytest.fixture(scope="module")
+def synthetic_world() -> World:
+    """The smallest world the generator makes, generated once for this module."""
+    from settlements.synthetic import generate_world
 
-    world = generate_world(200, seed=11)
+    return generate_world(500, seed=11)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_synthetic_world_passes_intake_with_nothing_quarantined(
+    tmp_path: Path, fmt: str, synthetic_world: World
+) -> None:
+    from settlements.synthetic import write_world
+
+    world = synthetic_world
     write_world(world, tmp_path / "w", fmt)
 
     result = read_dataset(tmp_path / "w", SETTINGS, KEY)
