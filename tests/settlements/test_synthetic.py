@@ -172,3 +172,35 @@ def test_written_world_reads_back_through_intake(world: World, tmp_path: Path) -
 def test_too_small_a_world_is_refused() -> None:
     with pytest.raises(InputError):
         generate_world(10, seed=1)
+
+
+def test_a_world_generated_in_chunks_has_unique_keys_and_consistent_labels() -> None:
+    world = generate_world(2_500, seed=9, config=WorldConfig(chunk_persons=1_000))
+    d = world.dataset
+    assert d.settlements["setl_id"].is_unique
+    assert not d.fee_details.duplicated(["setl_id", "feedetl_sn"]).any()
+    assert d.persons["psn_no"].is_unique and len(d.persons) == 2_500
+    assert set(d.fee_details["setl_id"]) <= set(d.settlements["setl_id"])
+    labels = d.labels
+    assert labels is not None
+    visits = labels.loc[labels["subject_type"] == "visit", "subject_id"]
+    assert set(visits) <= set(d.settlements["mdtrt_id"])
+    assert set(world.truth.loc[world.truth["fraud"], "variant"]) == set(VARIANTS)
+
+
+def test_generate_command_writes_the_dataset_and_truth(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fundguard.cli import build_app
+
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(
+        build_app(), ["generate", "--out", str(out), "--persons", "300", "--seed", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("settlements", "fee_details", "persons", "institutions", "catalog", "labels"):
+        assert (out / f"{name}.parquet").is_file(), name
+    assert (out / "truth.parquet").is_file()
+    assert (out / "world.json").is_file()
+    bad = CliRunner().invoke(build_app(), ["generate", "--out", str(out), "--format", "xls"])
+    assert bad.exit_code != 0
