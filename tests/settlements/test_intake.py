@@ -11,6 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from settlements.config import IntakeSettings
 from settlements.dataset import Dataset
@@ -592,3 +594,38 @@ def test_duplicate_keys_are_found_when_the_key_has_too_many_values_to_count(
     )
 
     assert quarantined_rules(result, "labels") == ["duplicate_key", "duplicate_key"]
+
+
+NASTY = ["", None, "x", "-1", "0", "1e400", "2024-13-01", "2024-02-30 25:00:00", " 01 ", "NaN"]
+
+
+@given(
+    cells=st.lists(
+        st.tuples(
+            st.sampled_from(["settlements", "fee_details", "persons", "institutions"]),
+            st.integers(min_value=0, max_value=4),
+            st.integers(min_value=0, max_value=16),
+            st.sampled_from(NASTY),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_corrupted_cell_is_quarantined_or_kept_never_a_crash_and_counts_reconcile(
+    cells: list[tuple[str, int, int, object]],
+) -> None:
+    world = tiny_world()
+    frames = {name: getattr(world, name).astype(object) for name in world_tables()}
+    for table, row, column, value in cells:
+        frame = frames[table]
+        frame.iloc[row % len(frame), column % frame.shape[1]] = value
+
+    result = validate_dataset(world.with_tables(**frames), SETTINGS, KEY)
+
+    assert_reconciles(result)
+    check_dataset(result.dataset)
+
+
+def world_tables() -> tuple[str, ...]:
+    return ("settlements", "fee_details", "persons", "institutions")
