@@ -233,7 +233,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="/check calls per second")
     parser.add_argument("--requests", type=int, default=500, help="/check calls in all")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per call")
-    parser.add_argument("--persons", type=int, default=400, help="persons of the world")
+    parser.add_argument("--persons", type=int, default=600, help="persons of the world")
     parser.add_argument("--batch", type=int, default=100, help="settlements per /score call")
     parser.add_argument("--batches", type=int, default=10, help="concurrent /score calls")
     parser.add_argument(

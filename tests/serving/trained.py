@@ -28,7 +28,7 @@ class RegistryWorld:
     """The signals' evidence over the whole world (what fired where)."""
 
 
-def build_registry_world(root: Path, persons: int = 200, seed: int = 11) -> RegistryWorld:
+def build_registry_world(root: Path, persons: int = 500, seed: int = 11) -> RegistryWorld:
     from features import build_features  # type: ignore[attr-defined]
     from models.config import ModelSettings
     from settlements.config import IntakeSettings
