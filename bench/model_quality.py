@@ -73,7 +73,11 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=20_000)
     parser.add_argument("--train-seed", type=int, default=1)
     parser.add_argument("--test-seed", type=int, default=2)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a ModelSettings field"
+    )
     args = parser.parse_args()
+    overrides = dict(item.split("=", 1) for item in args.set)
 
     started = time.perf_counter()
     train_data, _, train_features = world(args.persons, args.train_seed)
@@ -81,7 +85,7 @@ def main() -> None:
     built = time.perf_counter() - started
     labels = train_data.labels if train_data.labels is not None else pd.DataFrame()
     started = time.perf_counter()
-    scorer = FraudScorer(ModelSettings()).fit(train_features, labels)
+    scorer = FraudScorer(ModelSettings(**overrides)).fit(train_features, labels)  # type: ignore[arg-type]
     fitted = time.perf_counter() - started
     table = population_metrics(scorer, test_features, test_truth, args.test_seed)
 

@@ -54,7 +54,7 @@ class ModelSettings(BaseModel):
         default=20, ge=1, description="Rejected labels a supervised model needs at least."
     )
     population_anchor: float = Field(
-        default=1.0,
+        default=3.0,
         ge=0,
         description="Labels come from inspected subjects, a selected few: when they cover less "
         "than population_anchor_max_share of a level, this many uninspected subjects per label "
@@ -88,8 +88,9 @@ class ModelSettings(BaseModel):
         default=0.5,
         ge=0,
         le=1,
-        description="Weight of the pattern's fired rule flags in the cold-start score; the rest "
-        "is the peer-group anomaly score.",
+        description="Weight w of each of the pattern's fired rule flags in the cold-start "
+        "score against 1 - w for the peer-group anomaly: score = (w × flags fired + (1 - w) × "
+        "anomaly) / (w × flags + 1 - w).",
     )
     aggregate_to_institution: bool = Field(
         default=True,

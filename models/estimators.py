@@ -179,8 +179,10 @@ def _apply_calibrator(calibrator: Any, raw: np.ndarray) -> np.ndarray:
 class ColdStartScorer(BaseEstimator):
     """Ranks subjects without labels: peer-group anomaly blended with the pattern's rule flags.
 
-    ``score = flag_weight × share of the pattern's flags fired
-    + (1 - flag_weight) × anomaly percentile``. The anomaly looks only at the pattern's own
+    ``score = (w × flags fired + (1 - w) × anomaly percentile) / (w × flags + 1 - w)`` with
+    ``w = flag_weight``: each rule flag of the pattern (or share of subjects flagged, at the
+    institution level) counts as much as the whole anomaly when ``w = 0.5``, so subjects
+    that fire more rules come first and the anomaly orders the rest. The anomaly looks only at the pattern's own
     signals (``columns``; all when empty), each first put relative to the subject's peer
     group (robust z: minus the group median, over the group's interquartile range; groups
     under ``min_peers`` use the whole population), then scored by an IsolationForest fitted
@@ -256,13 +258,16 @@ class ColdStartScorer(BaseEstimator):
             forest, reference = self.forests_.get(str(key), self.forests_[""])
             raw = -forest.score_samples(relative[rows])
             anomaly[rows] = np.searchsorted(reference, raw, side="right") / len(reference)
-        flags = (
-            (X[:, list(self.flag_columns)] > 0).mean(axis=1)
-            if self.flag_columns
-            else np.zeros(len(X))
+        if not self.flag_columns:
+            return anomaly
+        fired = np.clip(X[:, list(self.flag_columns)], 0.0, 1.0).sum(axis=1)
+        weight = self.flag_weight
+        flags = fired / len(self.flag_columns)
+        return np.asarray(
+            (weight * len(self.flag_columns) * flags + (1 - weight) * anomaly)
+            / (weight * len(self.flag_columns) + (1 - weight)),
+            dtype=np.float64,
         )
-        weight = self.flag_weight if self.flag_columns else 0.0
-        return np.asarray(weight * flags + (1 - weight) * anomaly, dtype=np.float64)
 
     def contributions(self, X: Any, groups: Any = None) -> np.ndarray:
         """Why a subject stands out: its fired flags (1 each) and how far above its peers

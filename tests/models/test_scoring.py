@@ -168,7 +168,7 @@ def test_few_labels_in_a_large_population_are_anchored_by_uninspected_subjects()
     target = scorer.targets_[(Level.VISIT, Pattern.BED_HANGING)]
     # then as many uninspected visits joined as rejected, and the model still learns the signal
     assert target.method == SUPERVISED
-    assert "80 uninspected anchors" in target.why
+    assert "240 uninspected anchors" in target.why
     scores = scorer.predict(feature_set)[(Level.VISIT, Pattern.BED_HANGING)].score
     flagged = feature_set.frames[Level.VISIT]["empty_day_flag"]
     assert scores[flagged].mean() > scores[~flagged].mean() + 0.2
