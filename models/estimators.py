@@ -182,13 +182,14 @@ class ColdStartScorer(BaseEstimator):
     ``score = (w × flags fired + (1 - w) × anomaly percentile) / (w × flags + 1 - w)`` with
     ``w = flag_weight``: each rule flag of the pattern (or share of subjects flagged, at the
     institution level) counts as much as the whole anomaly when ``w = 0.5``, so subjects
-    that fire more rules come first and the anomaly orders the rest. The anomaly looks only at the pattern's own
-    signals (``columns``; all when empty), each first put relative to the subject's peer
-    group (robust z: minus the group median, over the group's interquartile range; groups
-    under ``min_peers`` use the whole population), then scored by an IsolationForest fitted
-    per peer group — the ``max_groups`` largest with at least ``min_peers`` subjects get one
-    of their own, the others share one fitted on everyone. The score orders subjects; it is
-    not a probability. Indices in ``columns`` and ``flag_columns`` refer to columns of ``X``.
+    that fire more rules come first and the anomaly orders the rest. The anomaly looks
+    only at the pattern's own signals (``columns``; all when empty), each first put
+    relative to the subject's peer group (robust z: minus the group median, over the
+    group's interquartile range; groups under ``min_peers`` use the whole population),
+    then scored by an IsolationForest fitted per peer group — the ``max_groups`` largest
+    with at least ``min_peers`` subjects get one of their own, the others share one fitted
+    on everyone. The score orders subjects; it is not a probability. Indices in
+    ``columns`` and ``flag_columns`` refer to columns of ``X``.
     """
 
     def __init__(
