@@ -466,9 +466,10 @@ def arrow_ready(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
 
 
 def _in_read_order(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows in the order they were read, without the position column."""
+    """Rows in the order they were read, without the position column, in writable arrays
+    (Arrow hands pandas read-only ones)."""
     if ROW_COLUMN not in rows.columns:
-        return rows.reset_index(drop=True)
+        return rows.reset_index(drop=True).copy(deep=True)
     ordered = rows.sort_values(ROW_COLUMN, kind="stable")
     return ordered.drop(columns=[ROW_COLUMN]).reset_index(drop=True)
 
