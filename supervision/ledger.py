@@ -379,8 +379,9 @@ def _case_subject(tx: Tx, case: Case, credit_subject: str | None) -> CreditSubje
         category = CASE_SUBJECT_CATEGORY.get(case.subject_type)
         if category is None:
             raise NotFoundError(
-                f"institution {key!r} is not in the ledger; register it with its credit code: "
-                f"fundguard ledger add-subject --kind institution --local-code {key} ..."
+                f"institution {key!r} is not in the ledger; enrol the dataset's institutions "
+                "(fundguard ledger enroll DIR) or register it with its credit code "
+                f"(fundguard ledger add-subject --kind institution --local-code {key} ...)"
             ) from None
     subject = CreditSubject(
         kind=INDIVIDUAL,

@@ -11,6 +11,7 @@ from settlements.synthetic import generate_world
 from supervision import cases, ledger, registry
 from supervision.calendar import today
 from supervision.config import SupervisionSettings
+from supervision.errors import NotFoundError
 from supervision.store import Store, verify_audit
 from tests.supervision.helpers import leads, uscc_for
 
@@ -200,3 +201,23 @@ def test_after_enrol_and_grade_the_plan_draws_from_every_institution(
     assert abs(excellent["realised_ratio"] - 0.15) <= 1 / (n - 1)
     assert plan.parameters["population"] == n
     assert set(plan.targets["grade"]) <= {"excellent", "poor"}
+
+
+def test_confirming_a_case_against_an_institution_not_enrolled_says_to_enrol_it(
+    store: Store, settings: SupervisionSettings
+) -> None:
+    cases.open_cases(store, leads(("institution", "H404", "bed_hanging", 0.9, 1)), actor="scorer")
+    cases.assign(store, 1, "INS1", actor="chief")
+    cases.start_investigation(store, 1, actor="INS1")
+    with pytest.raises(NotFoundError, match=r"fundguard ledger enroll DIR"):
+        cases.decide_case(
+            store,
+            1,
+            "confirmed",
+            actor="INS1",
+            reason="empty beds",
+            settings=settings,
+            pattern="bed_hanging",
+            confirmed_amount="10",
+        )
+    assert cases.get_case(store, 1)["state"] == "investigating"
