@@ -26,6 +26,7 @@ def explain(
     ids_per_reason: int,
     specs: dict[str, FeatureSpec],
     prefix: str = "",
+    lookup: pd.DataFrame | None = None,
 ) -> tuple[pd.Series, pd.Series]:
     """Reasons and evidence strings for the subjects of ``values`` (same row order)."""
     index = values.index
@@ -36,7 +37,8 @@ def explain(
     order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
     rows = np.arange(len(index))
     names = np.array([c.name for c in columns], dtype=object)
-    lookup = _evidence_lookup(feature_set, level, columns, ids_per_reason)
+    if lookup is None:
+        lookup = evidence_lookup(feature_set, level, columns, ids_per_reason)
     descriptions = np.array([c.describe(specs.get(c.signal)) for c in columns], dtype=object)
     first = True
     for slot in range(order.shape[1]):
@@ -70,7 +72,7 @@ def _numbers(values: np.ndarray, index: pd.Index) -> pd.Series:
     return text.where(~np.isnan(values), "missing")
 
 
-def _evidence_lookup(
+def evidence_lookup(
     feature_set: FeatureSet, level: Level, columns: list[Column], ids_per_reason: int
 ) -> pd.DataFrame:
     """Explanation and evidence per (subject_id, input column), own and aggregated signals."""
@@ -108,14 +110,21 @@ def _evidence_lookup(
 
 
 def _collapse(rows: pd.DataFrame, subject: str, column: str, limit: int) -> pd.DataFrame:
-    """First explanation and up to ``limit`` evidence entries per (subject, column)."""
-    head = rows.groupby([subject, column], sort=False).head(limit)
-    grouped = head.groupby([subject, column], sort=False)
-    out = pd.DataFrame(
-        {
-            "explanation": grouped["explanation"].first().astype("string"),
-            "evidence": grouped["evidence"].agg(lambda s: "; ".join(s.dropna().astype(str))),
-        }
+    """First explanation and up to ``limit`` evidence entries per (subject, column),
+    joined without a Python call per group."""
+    keys = [subject, column]
+    head = rows.groupby(keys, sort=False).head(limit)
+    position = head.groupby(keys, sort=False).cumcount().to_numpy()
+    index = pd.MultiIndex.from_arrays(
+        [head[subject].astype("string"), head[column].astype("string"), position]
     )
-    out["evidence"] = out["evidence"].astype("string")
-    return out
+    wide = pd.Series(head["evidence"].astype("string").to_numpy(), index=index).unstack()
+    joined = wide[0].fillna("")
+    for k in range(1, wide.shape[1]):
+        more = wide[k]
+        joined = joined.where(more.isna(), joined + "; " + more)
+    said = pd.Series(head["explanation"].astype("string").to_numpy(), index=index)
+    first = said[position == 0].droplevel(2)
+    return pd.DataFrame(
+        {"explanation": first.reindex(joined.index), "evidence": joined.astype("string")}
+    )

@@ -17,7 +17,7 @@ import pandera.pandas as pa
 from features.config import FeatureSettings
 from features.contract import FeatureSet, Level, Pattern
 from models.design import context
-from models.reasons import explain
+from models.reasons import evidence_lookup, explain
 from models.scorer import COLD_START, FraudScorer, TargetScores
 from settlements.dataset import Dataset
 
@@ -68,6 +68,7 @@ def score(
     ids_per_reason = ids_per_reason or settings.evidence_ids_per_reason
     specs = {s.name: s for s in scorer.specs_}
     parts = []
+    lookups: dict[Level, pd.DataFrame] = {}
     for scores in scorer.predict(feature_set).values():
         chosen = ordered(scores, feature_set, order)
         if top is not None:
@@ -77,6 +78,10 @@ def score(
         if target.method == COLD_START:
             prefix = f"cold start ({target.why}): unsupervised ranking, not a probability; "
         contributions = scorer.contributions(feature_set, scores, chosen.index)
+        if target.level not in lookups:
+            lookups[target.level] = evidence_lookup(
+                feature_set, target.level, scorer.columns_[target.level], ids_per_reason
+            )
         reasons, evidence = explain(
             feature_set,
             target.level,
@@ -87,6 +92,7 @@ def score(
             ids_per_reason,
             specs,
             prefix,
+            lookups[target.level],
         )
         parts.append(
             pd.DataFrame(
