@@ -1,6 +1,6 @@
 """``fundguard demo``: the main job end to end on a synthetic region.
 
-generate → validate → train → promote → evaluate → score → open cases → top leads, each
+generate → validate → enroll → train → promote → evaluate → score → open cases → top leads, each
 step the very CLI command a user would run, so the demo exercises the real paths.
 """
 
@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
             ("generate", ["generate", "--out", str(world), "--persons", str(persons),
                           "--seed", str(seed)], True),
             ("validate", ["validate", str(world)], True),
+            ("enroll institutions", ["ledger", "enroll", str(world)], True),
             ("train", ["train", str(world)], True),
             ("promote", ["promote"], False),
             ("evaluate", ["evaluate", str(world), "--out", str(report)], True),
@@ -68,7 +69,8 @@ def register(app: typer.Typer) -> None:
                 "leads": str(leads),
                 "evaluation report": str(report / "index.html"),
                 "console": "fundguard users add me --role inspector   (prints a token)",
-                "then": "fundguard serve   → open http://127.0.0.1:3000/console/ and log in",
+                "then": f"fundguard serve --evidence {world}   → open "
+                "http://127.0.0.1:3000/console/ and log in with the token",
                 "seconds": f"{time.perf_counter() - started:.0f}",
             },
         )
