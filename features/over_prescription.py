@@ -93,7 +93,8 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     hit = dl.loc[over]
     count = np.bincount(hit["v"].to_numpy(), minlength=len(visits)).astype("float64")
     worst = np.zeros(len(visits))
-    np.maximum.at(worst, v[over], (dl["prd_days"].to_numpy() / limit)[over])
+    ratio = pd.Series((dl["prd_days"].to_numpy() / limit)[over]).groupby(v[over]).max()
+    worst[ratio.index.to_numpy()] = ratio.to_numpy()
     out["op_supply_over_limit_lines"] = count
     out["op_supply_limit_ratio"] = worst
     out["op_supply_over_limit_flag"] = count > 0

@@ -199,30 +199,36 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     )
     frame = frame.loc[doc_codes >= 0]
     per = frame.groupby(["v", "d"], sort=False).sum().reset_index()
-    pair = per["v"].to_numpy() * max(len(doc_names), 1) + per["d"].to_numpy()
+    width = max(len(doc_names), 1) + 1
+    pair = per["v"].to_numpy() * width + per["d"].to_numpy()
     dl = lines.loc[drug & (doc_codes >= 0)]
-    dl_pair = dl["v"].to_numpy() * max(len(doc_names), 1) + doc_codes[drug & (doc_codes >= 0)]
+    dl_pair = dl["v"].to_numpy() * width + doc_codes[drug & (doc_codes >= 0)]
     pair_codes, pair_uniques = pd.factorize(dl_pair)
     key, items = _basket(pair_codes, dl["item_i"].to_numpy(), dl["item"], len(pair_uniques))
     pos = pd.Index(pair_uniques).get_indexer(pair)
     at = np.where(pos >= 0, pos, len(key))
     per["aux_drug_basket_key"] = np.append(key, np.uint64(0))[at]
     per["aux_drug_items"] = np.append(items, 0.0)[at]
-    per["doctor"] = pd.array(np.asarray(doc_names, dtype=object)[per["d"].to_numpy()], "string")
 
-    att = visits["atddr_no"].notna().to_numpy()
-    attending = pd.DataFrame(
-        {"v": np.flatnonzero(att), "doctor": visits.loc[att, "atddr_no"].astype("string").array}
-    )
-    attending = attending.merge(per[["v", "doctor"]], how="left", indicator=True)
-    attending = attending.loc[attending["_merge"] == "left_only", ["v", "doctor"]]
+    # attending physicians without a fee line of their own on the visit
+    att = np.flatnonzero(visits["atddr_no"].notna().to_numpy())
+    names = pd.Index(doc_names)
+    att_names = pd.Index(visits["atddr_no"].to_numpy(dtype=object)[att])
+    known = names.get_indexer(att_names)
+    att_pair = att * width + np.where(known >= 0, known, width - 1)
+    new = (known < 0) | ~np.isin(att_pair, pair)
+    extra_names = att_names[new].unique().difference(names)
+    all_names = names.append(extra_names)
+    att_d = all_names.get_indexer(att_names[new])
+    attending = pd.DataFrame({"v": att[new], "d": att_d})
     for c in ("aux_amt", "aux_drug_amt", "aux_hv_drug_amt", "aux_drug_items"):
         attending[c] = 0.0
     attending["aux_drug_basket_key"] = np.zeros(len(attending), dtype=np.uint64)
-    out = pd.concat([per.drop(columns="d"), attending], ignore_index=True)
+    out = pd.concat([per, attending], ignore_index=True)
+    out["doctor"] = pd.array(all_names.astype("string")).take(out["d"].to_numpy())
+    out = out.drop(columns="d")
     vv = out["v"].to_numpy()
-    out.insert(0, "mdtrt_id", visits.index.to_numpy()[vv])
-    out["mdtrt_id"] = out["mdtrt_id"].astype("string")
+    out.insert(0, "mdtrt_id", pd.array(visits.index.array.take(vv), dtype="string"))
     out["psn_no"] = visits["psn_no"].array.take(vv)
     out["fixmedins_code"] = visits["fixmedins_code"].array.take(vv)
     return out.drop(columns="v")

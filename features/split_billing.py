@@ -217,12 +217,23 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     conflicts = np.zeros(nv)
     dups = np.zeros(nv)
     if has_bundle:
-        comp = lines.loc[lines["bundle_code"].notna().to_numpy(bool)]
-        present = lines[["v", "day", "item"]].drop_duplicates()
-        both = comp[["v", "day", "item", "bundle_code", "setl_id", "feedetl_sn"]].merge(
-            present.rename(columns={"item": "bundle_code"}), on=["v", "day", "bundle_code"]
+        is_comp = lines["bundle_code"].notna().to_numpy(bool)
+        comp = lines.loc[is_comp]
+        # integer keys (visit, day, item): is the component's bundle charged that day too?
+        day = lines["day"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        day = day - (day.min() if len(day) else 0)
+        n_items = int(lines["item_i"].max()) + 2 if len(lines) else 2
+        n_days = int(day.max()) + 1 if len(day) else 1
+        base = (lines["v"].to_numpy().astype(np.int64) * n_days + day) * n_items
+        present = np.unique(base + lines["item_i"].to_numpy())
+        # item_i numbers items in order of appearance, as pd.unique lists them
+        bundle_pos = pd.Index(pd.unique(lines["item"].dropna())).get_indexer(
+            pd.Index(comp["bundle_code"].astype("string"))
         )
-        both = both.drop_duplicates(["v", "day", "item"])
+        bundle_i = np.where(bundle_pos >= 0, bundle_pos, n_items - 1)
+        charged = np.isin(base[is_comp] + bundle_i, present)
+        both = comp.loc[charged, ["v", "day", "item", "item_i", "bundle_code"]]
+        both = both.drop_duplicates(["v", "day", "item_i"])
         conflicts = np.bincount(both["v"].to_numpy(), minlength=nv).astype("float64")
         if len(both):
             item = (
