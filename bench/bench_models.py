@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
 
 from features import build_features  # type: ignore[attr-defined]
@@ -53,16 +54,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
+    def phase(name: str) -> None:
+        print(f"... {name}", file=sys.stderr, flush=True)
+
     t0 = time.perf_counter()
     dataset = generate_world(args.persons, args.seed).dataset  # typed as intake types it
     t1 = time.perf_counter()
+    phase("features")
     feature_set = build_features(dataset, check=False)
     t2 = time.perf_counter()
     labels = dataset.labels
+    phase("fit")
     scorer = FraudScorer(ModelSettings()).fit(feature_set, labels)
     t3 = time.perf_counter()
+    phase("score all")
     leads = score(feature_set, scorer)
     t4 = time.perf_counter()
+    phase("score top 100")
     top = score(feature_set, scorer, top=100)
     t5 = time.perf_counter()
     single = one_settlement(dataset)
