@@ -75,6 +75,7 @@ VARIANTS: dict[str, tuple[str, str, str]] = {
     "splitting_doctor": (SPLIT_BILLING, "doctor", SUBTLE),
     "restricted_item_wrong_person": (CARD_LENDING, "visit", BLATANT),
     "impossible_presence": (CARD_LENDING, "visit", BLATANT),
+    "overlapping_stays": (CARD_LENDING, "visit", BLATANT),
     "after_death": (CARD_LENDING, "visit", BLATANT),
     "history_break": (CARD_LENDING, "person", SUBTLE),
     "card_collection_burst": (CARD_LENDING, "visit", SUBTLE),
@@ -633,6 +634,29 @@ class Injection:
         )
         self.record("visit", rows, "impossible_presence")
         self.record("person", who, "impossible_presence")
+
+        # someone else admitted on the card at another (the farthest) hospital while its
+        # owner is in one
+        cat = self.col("cat")
+        base = self.pick(
+            (cat == STAY) & (self.col("los") >= 5) & (self.col("begin") < self.days - 20), n
+        )
+        far = self._far_inst(self.col("inst")[base], tiers=(TIER_SECONDARY, TIER_TERTIARY))
+        offset = rng.integers(1, np.maximum(self.col("los")[base] - 2, 2))
+        group = np.full(len(base), STAY_GROUP_INDEX["pneumonia"])
+        frame = new_stays(
+            self.col("person")[base],
+            group,
+            self.usual,
+            self.region,
+            cfg,
+            rng,
+            begin=self.col("begin")[base] + offset,
+            inst=far,
+        )
+        self.record("visit", self.add(frame), "overlapping_stays")
+        self.record("person", np.unique(self.col("person")[base]), "overlapping_stays")
+        self.used[self.col("person")[base]] = True
 
         # settlements after the death date
         self.used[victims] = True
