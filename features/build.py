@@ -54,11 +54,22 @@ def check_input(dataset: Dataset) -> None:
             warnings.simplefilter("ignore", FutureWarning)
             check_dataset(dataset)
     except (pandera.errors.SchemaErrors, pandera.errors.SchemaError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
-            f"the dataset does not match the settlement contract ({first[:200]}): "
+            f"the dataset does not match the settlement contract ({_first_failure(exc)}): "
             "read it through `fundguard validate` (intake) first"
         ) from None
+
+
+def _first_failure(exc: Exception) -> str:
+    """The first failing column and check of a pandera error, in a few words."""
+    cases = getattr(exc, "failure_cases", None)
+    if isinstance(cases, pd.DataFrame) and len(cases):
+        row = cases.iloc[0]
+        return (
+            f"column {row.get('column')} fails {row.get('check')}, "
+            f"e.g. {row.get('failure_case')!r}; {len(cases)} failure(s)"
+        )
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def build_features(

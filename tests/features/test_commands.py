@@ -42,3 +42,9 @@ def test_missing_column_is_a_one_line_input_error(world: World) -> None:
     ds = ds.with_tables(settlements=ds.settlements.drop(columns=["dise_codg"]))
     with pytest.raises(InputError, match="settlements lacks column\\(s\\) dise_codg"):
         build_features(ds, check=False)
+
+
+def test_dataset_breaking_the_contract_is_a_one_line_input_error(world: World) -> None:
+    world.visit("V1", med_type="77")
+    with pytest.raises(InputError, match="column med_type"):
+        build_features(world.dataset())
