@@ -47,10 +47,12 @@ def check_input(dataset: Dataset) -> None:
         from settlements.frames import check_dataset
     except ImportError:  # intake's schemas not available: frames.prepare checks columns
         return
-    import pandera.errors
+    with warnings.catch_warnings():  # pandera's optional pyspark integration warns
+        warnings.simplefilter("ignore", FutureWarning)
+        import pandera.errors
 
     try:
-        with warnings.catch_warnings():  # pandera's optional pyspark integration warns
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             check_dataset(dataset)
     except (pandera.errors.SchemaErrors, pandera.errors.SchemaError) as exc:
