@@ -43,7 +43,7 @@ put back in this order, so that functions that break ties by row order see the l
 path's order."""
 _ORDERED_TABLES = ("settlements", "fee_details", "persons")
 ORDER_COLUMN = "_fg_order"
-"""Position of an evidence line in its ``FeatureSet``."""
+"""Position of a subject row or an evidence line in its ``FeatureSet``."""
 GROUP_COLUMN = "_fg_group"
 """The grouping key of the per-person stage: a hash bucket of ``psn_no`` (or ``psn_no``)."""
 
@@ -530,7 +530,10 @@ def distribute_feature_set(spark: SparkSession, feature_set: FeatureSet) -> Spar
         if frame is None:
             continue
         flat = frame.reset_index(names="subject_id").astype({"subject_id": "str"})
-        frames[level] = spark.createDataFrame(flat, schema=frame_schema(frame))
+        flat[ORDER_COLUMN] = np.arange(len(flat), dtype="int64")
+        frames[level] = spark.createDataFrame(
+            flat, schema=frame_schema(flat.set_index("subject_id"))
+        )
     evidence = feature_set.evidence.astype("str")
     evidence[ORDER_COLUMN] = np.arange(len(evidence), dtype="int64")
     schema = frame_schema(evidence.set_index("subject_type"), index_name="subject_type")
@@ -544,8 +547,11 @@ def distribute_feature_set(spark: SparkSession, feature_set: FeatureSet) -> Spar
 
 def local_frame(rows: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
     """A signal frame received from Spark as the local path types it: indexed by
-    ``subject_id`` (string), flags ``bool``, numbers ``float64``, text ``string``."""
+    ``subject_id`` (string), flags ``bool``, numbers ``float64``, text ``string``; in the
+    order of the ``FeatureSet`` it came from (``ORDER_COLUMN``), which breaks ties."""
     flags = {s.name for s in specs if s.kind == "flag"}
+    if ORDER_COLUMN in rows.columns:
+        rows = rows.sort_values(ORDER_COLUMN, kind="stable").drop(columns=[ORDER_COLUMN])
     frame = rows.set_index(rows["subject_id"].astype("string").rename("subject_id"))
     frame = frame.drop(columns=["subject_id"])
     out = {}

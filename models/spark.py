@@ -19,6 +19,7 @@ import pandas as pd
 from features.config import FeatureSettings
 from features.contract import FeatureSet, Level
 from features.spark import (
+    ORDER_COLUMN,
     SparkFeatureSet,
     SparkSettings,
     group_frames,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 BUCKET = "_fg_bucket"
-ORDER_COLUMNS = ("_key", "_margin")
+ORDER_COLUMNS = ("_key", "_margin", "_pos")
 
 
 def lead_schema(with_order: bool = False) -> StructType:
@@ -94,28 +95,30 @@ def _aggregates(scorer: FraudScorer) -> bool:
     return any(c.how for c in scorer.columns_.get(Level.INSTITUTION, []))
 
 
-def _order() -> list[Any]:
+def _rank_within(*keys: str) -> Any:
+    """Row number within ``keys`` in the local path's lead order: key, margin, pattern,
+    subject (``models.scoring.rank_leads``)."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as sf
 
-    return [
+    order = [
         sf.col("_key").desc(),
         sf.col("_margin").desc(),
         sf.col("pattern").asc(),
         sf.col("subject_id").asc(),
     ]
-
-
-def _rank_within(*keys: str) -> Any:
-    from pyspark.sql import Window
-    from pyspark.sql import functions as sf
-
-    return sf.row_number().over(Window.partitionBy(*keys).orderBy(*_order()))
+    return sf.row_number().over(Window.partitionBy(*keys).orderBy(*order))
 
 
 def _first(leads: SparkFrame, keys: list[str], top: int) -> SparkFrame:
+    """The first ``top`` leads within ``keys`` in the order ``models.scoring.ordered``
+    gives one pattern's subjects: key, margin, then position in the level (stable sort)."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as sf
 
-    return leads.withColumn("_n", _rank_within(*keys)).where(sf.col("_n") <= top).drop("_n")
+    order = [sf.col("_key").desc(), sf.col("_margin").desc(), sf.col("_pos").asc()]
+    n = sf.row_number().over(Window.partitionBy(*keys).orderBy(*order))
+    return leads.withColumn("_n", n).where(sf.col("_n") <= top).drop("_n")
 
 
 def _bucket(column: str, buckets: int) -> Any:
@@ -147,7 +150,8 @@ def _level_leads(
             evidence=local_evidence(parts["evidence"]),
             specs=specs,
         )
-        return score_bucket(feature_set, shared.value, level, top, order)
+        positions = _positions(parts["rows"])
+        return score_bucket(feature_set, shared.value, level, top, order, positions)
 
     return group_frames({"rows": rows, "evidence": evidence}, BUCKET, run, lead_schema(True))
 
@@ -211,7 +215,8 @@ def _institution_leads(
             evidence=local_evidence(parts["evidence"].drop_duplicates()),
             specs=specs,
         )
-        return score_bucket(feature_set, shared.value, Level.INSTITUTION, top, order)
+        positions = _positions(parts["institution"])
+        return score_bucket(feature_set, shared.value, Level.INSTITUTION, top, order, positions)
 
     return group_frames(frames, BUCKET, run, lead_schema(True))
 
@@ -222,9 +227,12 @@ def score_bucket(
     level: Level,
     top: int | None,
     order: Order,
+    positions: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Leads of one level for the subjects of ``feature_set``, with the order keys
-    (``_key``, ``_margin``) that rank them against other buckets."""
+    (``_key``, ``_margin`` and ``_pos``, the subject's position in the whole level, which
+    breaks exact ties as the local path's stable sort does) that rank them against other
+    buckets."""
     own = _scorer_of(scorer, level)
     if not own.targets_ or feature_set.frames[level].empty:
         return pd.DataFrame({c: [] for c in (*LEAD_COLUMNS, *ORDER_COLUMNS)})
@@ -243,8 +251,24 @@ def score_bucket(
             )
         )
     order_keys = pd.concat(keys, ignore_index=True)
+    if positions is None:
+        positions = pd.Series(
+            range(len(feature_set.frames[level])), index=feature_set.frames[level].index
+        )
+    at = positions.reindex(order_keys["subject_id"].astype("string")).to_numpy()
+    order_keys["_pos"] = at.astype("float64")
     out = leads.merge(order_keys, on=["subject_id", "pattern"], how="left", validate="1:1")
     return out.astype({"rank": "int64"})
+
+
+def _positions(rows: pd.DataFrame) -> pd.Series | None:
+    """Position of each subject in its whole level, when the rows carry it."""
+    if ORDER_COLUMN not in rows.columns:
+        return None
+    return pd.Series(
+        rows[ORDER_COLUMN].to_numpy(dtype="int64"),
+        index=pd.Index(rows["subject_id"].astype("string")),
+    )
 
 
 def _scorer_of(scorer: FraudScorer, level: Level) -> FraudScorer:

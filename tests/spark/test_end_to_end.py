@@ -33,9 +33,7 @@ def by_subject(leads: pd.DataFrame) -> pd.DataFrame:
     return leads.astype({c: "str" for c in KEY}).sort_values(KEY).reset_index(drop=True)
 
 
-def test_spark_path_gives_the_local_leads_on_a_generated_world(
-    spark: Any, tmp_path: Path
-) -> None:
+def test_spark_path_gives_the_local_leads_on_a_generated_world(spark: Any, tmp_path: Path) -> None:
     from features.spark import SparkSettings
     from models.spark import score_dataset_spark, write_leads
 
