@@ -224,8 +224,14 @@ class ColdStartScorer(BaseEstimator):
         sizes = pd.Series(keys).value_counts(sort=True)
         peers = sizes[(sizes.index != "") & (sizes >= self.min_peers)]
         self.centers_: dict[str, tuple[np.ndarray, np.ndarray]] = {"": _robust_center(chosen)}
-        for key in peers.index:
-            self.centers_[str(key)] = _robust_center(chosen[keys == key])
+        in_peers = pd.Series(keys).isin(peers.index).to_numpy()
+        if in_peers.any():
+            grouped = pd.DataFrame(chosen[in_peers]).groupby(keys[in_peers], sort=False)
+            median, q25, q75 = grouped.median(), grouped.quantile(0.25), grouped.quantile(0.75)
+            for key in median.index:
+                m = median.loc[key].to_numpy()
+                iqr = (q75.loc[key] - q25.loc[key]).to_numpy()
+                self.centers_[str(key)] = (m, np.where(iqr > 0, iqr, np.maximum(np.abs(m), 1.0)))
         relative = self._relative(chosen, keys)
         self.forests_: dict[str, tuple[IsolationForest, np.ndarray]] = {"": self._forest(relative)}
         for key in peers.index[: self.max_groups]:
@@ -233,13 +239,15 @@ class ColdStartScorer(BaseEstimator):
         return self
 
     def _relative(self, chosen: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """Each signal as a robust z against the subject's peer group."""
-        out = np.empty_like(chosen)
-        for key in pd.unique(keys):
-            rows = keys == key
-            center, spread = self.centers_.get(str(key), self.centers_[""])
-            out[rows] = (chosen[rows] - center) / spread
-        return out
+        """Each signal as a robust z against the subject's peer group (one pass, no loop
+        over subjects or groups' rows)."""
+        codes, uniques = pd.factorize(keys)
+        pairs = [self.centers_.get(str(u), self.centers_[""]) for u in uniques]
+        if not pairs:
+            return np.empty_like(chosen)
+        centers = np.stack([c for c, _ in pairs])
+        spreads = np.stack([sp for _, sp in pairs])
+        return np.asarray((chosen - centers[codes]) / spreads[codes], dtype=np.float64)
 
     def _forest(self, X: np.ndarray) -> tuple[IsolationForest, np.ndarray]:
         forest = IsolationForest(
@@ -254,9 +262,11 @@ class ColdStartScorer(BaseEstimator):
         keys = _group_keys(groups, len(X))
         relative = self._relative(X[:, self._chosen(X.shape[1])], keys)
         anomaly = np.zeros(len(X))
-        for key in pd.unique(keys):
-            rows = keys == key
-            forest, reference = self.forests_.get(str(key), self.forests_[""])
+        own = pd.Series(keys).isin(list(self.forests_)).to_numpy()
+        forest_of = np.where(own, keys, "")
+        for key in pd.unique(forest_of):
+            rows = forest_of == key
+            forest, reference = self.forests_[str(key)]
             raw = -forest.score_samples(relative[rows])
             anomaly[rows] = np.searchsorted(reference, raw, side="right") / len(reference)
         if not self.flag_columns:
