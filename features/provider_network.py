@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from settlements.dataset import Dataset
@@ -226,30 +226,27 @@ def count_shared_physicians(dataset: Dataset, settings: ProviderNetworkSettings)
     per_doctor = links.groupby("doctor")["inst"].transform("size")
     links["shared"] = per_doctor > 1
     g = links.groupby("inst")
-    shared = links.loc[links["shared"], ["doctor", "inst"]]
-    edges = shared.merge(shared, on="doctor", suffixes=("", "_other"))
-    edges = edges.loc[edges["inst"] != edges["inst_other"]].drop_duplicates(["inst", "inst_other"])
     s = dataset.settlements
     size = s.groupby(s["fixmedins_code"].astype("string")).size().astype("float64")
-    edges = edges.assign(other_size=edges["inst_other"].map(size).astype("float64"))
-    e = edges.groupby("inst")
 
     codes = pd.Index(links["inst"].unique(), dtype="string")
     doctors = pd.Index(links["doctor"].unique(), dtype="string")
     rows = codes.get_indexer(links["inst"])
-    cols = doctors.get_indexer(links["doctor"]) + len(codes)
+    doctor_cols = doctors.get_indexer(links["doctor"])
+    cols = doctor_cols + len(codes)
     n = len(codes) + len(doctors)
     graph = coo_matrix((np.ones(len(links)), (rows, cols)), shape=(n, n))
     _, component = connected_components(graph, directed=False)
     inst_component = pd.Series(component[: len(codes)], index=codes)
     component_size = inst_component.map(inst_component.value_counts()).astype("float64")
+    reached, volume = _institutions_reached(rows, doctor_cols, codes, size)
 
     columns: dict[str, pd.Series] = {
         "inst_physicians": g.size().astype("float64"),
         "inst_settlements_per_physician": size / g.size().astype("float64"),
         "inst_shared_physician_share": g["shared"].mean().astype("float64"),
-        "inst_physician_sharing_institutions": e.size().astype("float64"),
-        "inst_physician_sharing_volume": e["other_size"].sum(),
+        "inst_physician_sharing_institutions": reached,
+        "inst_physician_sharing_volume": volume,
         "inst_physician_component_institutions": component_size,
     }
     if "atddr_no" in s:
@@ -264,6 +261,35 @@ def count_shared_physicians(dataset: Dataset, settings: ProviderNetworkSettings)
         columns["inst_attending_hhi"] = pd.Series(dtype="float64")
         columns["inst_top_attending_share"] = pd.Series(dtype="float64")
     return _frame(index, columns)
+
+
+def _institutions_reached(
+    inst: np.ndarray, doctor: np.ndarray, codes: pd.Index, size: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Per institution: the other institutions sharing at least one physician with it, and
+    the sum of their settlements.
+
+    ``inst``, ``doctor`` are the integer positions of the distinct (physician, institution)
+    links. The institution × institution co-occurrence is the sparse product of the
+    institution × physician incidence with its transpose, so memory grows with the linked
+    institution pairs, never with physicians × institutions² as a self-join would.
+    """
+    n_inst = len(codes)
+    incidence = csr_matrix(
+        (np.ones(len(inst), dtype=np.int64), (inst, doctor)),
+        shape=(n_inst, int(doctor.max()) + 1 if len(doctor) else 0),
+    )
+    pairs = (incidence @ incidence.T).tocoo()
+    other = pairs.row != pairs.col
+    row, col = pairs.row[other], pairs.col[other]
+    other_size = np.nan_to_num(size.reindex(codes).to_numpy(dtype="float64"))[col]
+    count = np.bincount(row, minlength=n_inst).astype("float64")
+    volume = np.bincount(row, weights=other_size, minlength=n_inst)
+    linked = count > 0
+    return (
+        pd.Series(count[linked], index=codes[linked]),
+        pd.Series(volume[linked], index=codes[linked]),
+    )
 
 
 def count_overlapping_stays(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:

@@ -273,3 +273,54 @@ def test_optional_columns_may_be_absent(dataset: Dataset) -> None:
     assert signals["inst_settlements_after_death"].sum() == 0
     assert signals["inst_top_attending_share"].sum() == 0
     assert signals.loc["A", "inst_physicians"] == 2  # X and W from the fee lines
+
+
+def test_institutions_reached_through_physicians_match_a_self_join_of_their_links() -> None:
+    """The sparse institution × institution product gives what the plain self-join of
+    (physician, institution) links gives, on a world where physicians roam widely."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n = 400
+    insts = [f"H{i}" for i in rng.integers(0, 12, n)]
+    rows = [
+        stay(
+            f"s{i}",
+            f"P{i % 50}",
+            insts[i],
+            "2024-01-01",
+            "2024-01-03",
+            100.0 + i,
+            f"D{rng.integers(0, 30)}",
+        )
+        for i in range(n)
+    ]
+    lines = [line(f"s{i}", f"l{i}", "09", "DRUG", f"D{rng.integers(0, 30)}") for i in range(n)]
+    institutions = pd.DataFrame(
+        {
+            "fixmedins_code": [f"H{i}" for i in range(13)],
+            "fixmedins_type": "1",
+            "hosp_lv": "3",
+            "admdvs": "110105",
+        }
+    )
+    dataset = Dataset(
+        settlements=pd.DataFrame(rows),
+        fee_details=pd.DataFrame(lines),
+        persons=pd.DataFrame({"psn_no": [f"P{i}" for i in range(50)]}),
+        institutions=institutions,
+    )
+
+    p = pn.count_shared_physicians(dataset, SETTINGS)
+
+    links = pn._physician_links(dataset)
+    edges = links.merge(links, on="doctor", suffixes=("", "_other"))
+    edges = edges.loc[edges["inst"] != edges["inst_other"]].drop_duplicates(["inst", "inst_other"])
+    size = dataset.settlements.groupby("fixmedins_code").size()
+    edges["other_size"] = edges["inst_other"].map(size).astype("float64")
+    expected = edges.groupby("inst").agg(n=("inst_other", "size"), volume=("other_size", "sum"))
+    expected = expected.reindex(p.index).fillna(0.0)
+    assert (p["inst_physician_sharing_institutions"] > 0).sum() >= 10
+    assert p["inst_physician_sharing_institutions"].tolist() == expected["n"].tolist()
+    np.testing.assert_allclose(p["inst_physician_sharing_volume"], expected["volume"])
+    assert p.loc["H12", "inst_physician_sharing_institutions"] == 0  # no settlements
