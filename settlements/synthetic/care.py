@@ -57,7 +57,7 @@ VISIT_COLUMNS: dict[str, object] = {
     "prd": np.int64,
     "daily_mult": np.float64,
     "empty_share": np.float64,
-    "token": bool,
+    "token": np.float64,
     "double_bed": bool,
     "bundle_split": bool,
     "extra_item": np.int64,
@@ -74,7 +74,7 @@ DEFAULTS: dict[str, object] = {
     "prd": 0,
     "daily_mult": 1.0,
     "empty_share": 0.0,
-    "token": False,
+    "token": 0.0,
     "double_bed": False,
     "bundle_split": False,
     "extra_item": -1,
@@ -577,9 +577,9 @@ def _stay_lines(
     inst = v["inst"].to_numpy()[rep]
     doc = v["doctor"].to_numpy()[rep]
     tier = region.institutions["tier"].to_numpy()[inst]
-    token = v["token"].to_numpy()[rep]
+    token_share = v["token"].to_numpy()[rep]
+    token = token_share > 0
     empty = (rng.random(len(rep)) < v["empty_share"].to_numpy()[rep]) & (day >= 1) & (day < L - 1)
-    strip = token | empty
     out: list[dict[str, np.ndarray]] = []
 
     def sec(n: int) -> np.ndarray:
@@ -618,7 +618,8 @@ def _stay_lines(
             item = item_ids(charge.item)[0]
             m = in_g & when & (rng.random(len(rep)) < charge.prob)
             if item not in _KEEP_ON_EMPTY:
-                m &= ~strip
+                # empty days lose every item; token stays lose most of them
+                m &= ~(empty | (token & (rng.random(len(rep)) < token_share)))
             n = int(m.sum())
             d = _other_doctor(doc[m], inst[m], region, rng, 0.15)
             out.append(
@@ -658,7 +659,7 @@ def _stay_lines(
             )
         )
     hv = v["hv_item"].to_numpy()[rep]
-    m = (hv >= 0) & (day >= 1) & ~strip & (rng.random(len(rep)) < 0.7)
+    m = (hv >= 0) & (day >= 1) & ~empty & ~token & (rng.random(len(rep)) < 0.7)
     out.append(_lines(vrow[m], day[m], hv[m], np.ones(m.sum()), 1.0, doc[m], sec(m.sum())))
     return out
 

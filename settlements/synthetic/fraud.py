@@ -61,7 +61,7 @@ VARIANTS: dict[str, tuple[str, str, str]] = {
     # variant: (pattern, subject type, severity)
     "empty_days": (BED_HANGING, "visit", BLATANT),
     "token_item_days": (BED_HANGING, "visit", SUBTLE),
-    "settled_elsewhere_during_stay": (BED_HANGING, "visit", SUBTLE),
+    "settled_elsewhere_during_stay": (BED_HANGING, "visit", BLATANT),
     "checkup_admission": (BED_HANGING, "visit", BLATANT),
     "hanging_institution": (BED_HANGING, "institution", SUBTLE),
     "over_approved_beds": (BED_HANGING, "institution", BLATANT),
@@ -69,7 +69,7 @@ VARIANTS: dict[str, tuple[str, str, str]] = {
     "readmission_within_days": (SPLIT_BILLING, "visit", BLATANT),
     "readmission_same_chapter": (SPLIT_BILLING, "visit", SUBTLE),
     "same_day_outpatient_split": (SPLIT_BILLING, "visit", BLATANT),
-    "bundle_and_components": (SPLIT_BILLING, "visit", SUBTLE),
+    "bundle_and_components": (SPLIT_BILLING, "visit", BLATANT),
     "double_daily_item": (SPLIT_BILLING, "visit", BLATANT),
     "splitting_institution": (SPLIT_BILLING, "institution", SUBTLE),
     "splitting_doctor": (SPLIT_BILLING, "doctor", SUBTLE),
@@ -419,7 +419,21 @@ class Injection:
                         empty_share=self.rng.uniform(0.5, 0.9, len(r)),
                     )
                 elif variant == "token_item_days":
-                    self.set(r, los=los + self.rng.integers(5, 13, len(r)), token=True)
+                    # a medical (not surgical) stay; most items dropped (40-95 % by stay),
+                    # a cheap tablet every day
+                    adult = self.persons["age"].to_numpy()[self.col("person")[r]] >= 35
+                    medical = np.where(
+                        adult & (self.rng.random(len(r)) < 0.5),
+                        STAY_GROUP_INDEX["diabetes"],
+                        STAY_GROUP_INDEX["pneumonia"],
+                    )
+                    self.set(
+                        r,
+                        kind=medical,
+                        dise=np.array([STAY_GROUPS[g].codes[0] for g in medical]),
+                        los=los + self.rng.integers(5, 13, len(r)),
+                        token=self.rng.uniform(0.4, 0.95, len(r)),
+                    )
                 elif variant == "settled_elsewhere_during_stay":
                     self.set(
                         r, los=np.maximum(los, 6), empty_share=self.rng.uniform(0, 0.3, len(r))
@@ -499,7 +513,7 @@ class Injection:
                     gap = (
                         self.rng.integers(1, 6, len(r))
                         if blatant
-                        else self.rng.integers(12, 16, len(r))
+                        else self.rng.integers(12, 21, len(r))
                     )
                     dise = np.array(CODES)[self.col("dise")[r]]
                     if not blatant:
@@ -698,11 +712,12 @@ class Injection:
         who = self.take_persons(n, alive & (age >= 25) & (age <= 75) & (home < URBAN))
         far = self._far_inst(self.usual[TIER_CLINIC][who], tiers=(TIER_CLINIC, TIER_SECONDARY))
         start = self.days - rng.integers(60, 120, len(who))
-        k = rng.integers(10, 22, len(who))
+        k = rng.integers(6, 22, len(who))
         person = np.repeat(who, k)
         step = np.arange(len(person)) - np.repeat(np.cumsum(k) - k, k)
         day = np.minimum(
-            np.repeat(start, k) + step * rng.integers(2, 6, len(person)), self.days - 1
+            np.repeat(start, k) + step * np.repeat(np.maximum((self.days - start) // k, 2), k),
+            self.days - 1,
         )
         kinds = np.array(
             [VISIT_KIND_INDEX[x] for x in ("gastritis", "back_pain", "uri", "checkup_op")]
@@ -728,10 +743,11 @@ class Injection:
 
         # card collection: many persons' cards settled in a burst at one pharmacy
         for inst_row in self.actors.collectors:
-            size = int(rng.integers(12, 26))
+            size = int(rng.integers(6, 26))
             who = self.take_persons(size, alive & (age >= 30))
             burst_day = int(rng.integers(0, self.days))
-            burst_start = int(rng.integers(9 * 3600, 16 * 3600))
+            burst_start = int(rng.integers(9 * 3600, 15 * 3600))
+            spread = int(rng.integers(1200, 7200))
             rows = self.add(
                 make_visits(
                     person=who,
@@ -743,7 +759,7 @@ class Injection:
                     kind=CHRONIC_BASKET + CONDITION_INDEX["coronary"],
                     begin=burst_day,
                     los=1,
-                    sec=burst_start + np.sort(rng.integers(0, 2400, len(who))),
+                    sec=burst_start + np.sort(rng.integers(0, spread, len(who))),
                     prd=28,
                     cert="03",
                 )
@@ -804,13 +820,15 @@ class Injection:
         age = self.persons["age"].to_numpy()
         alive = self.persons["dead_day"].to_numpy() < 0
         m = _count(cfg.over_prescription_rate, len(self.persons), cfg)
-        # doctor shopping: a week of sedatives every two or three days, rotating institutions
+        # doctor shopping: a week of sedatives every few days, rotating institutions
         who = self.take_persons(m, alive & (age >= 25) & (age <= 80))
         k = rng.integers(10, 25, len(who))
         person = np.repeat(who, k)
         step = np.arange(len(person)) - np.repeat(np.cumsum(k) - k, k)
         start = np.repeat(rng.integers(0, max(1, self.days - 80), len(who)), k)
-        day = np.minimum(start + step * rng.integers(2, 4, len(person)), self.days - 1)
+        # a week's supply every 2-6 days: 1.2 to 3.5 times the days elapsed
+        gap = np.repeat(rng.integers(2, 7, len(who)), k)
+        day = np.minimum(start + step * gap, self.days - 1)
         places = np.stack(
             [self.usual[TIER_CLINIC], self.usual[TIER_SECONDARY], self.usual[TIER_TERTIARY]], axis=1
         )[person]
@@ -834,7 +852,7 @@ class Injection:
         )
         self.record("person", who, "doctor_shopping")
 
-        # early refills: a chronic prescription renewed when less than half is used
+        # early refills: a chronic prescription renewed when 30-80 % of it is used
         chronic_person = np.zeros(len(self.persons), dtype=bool)
         cat = self.col("cat")
         chronic_rows = np.flatnonzero(
@@ -845,7 +863,7 @@ class Injection:
         base = chronic_rows[np.isin(self.col("person")[chronic_rows], who)]
         refills = self.rows(base)
         refills["begin"] = refills["begin"].to_numpy() + (
-            refills["prd"].to_numpy() * rng.uniform(0.3, 0.5, len(base))
+            refills["prd"].to_numpy() * rng.uniform(0.3, 0.8, len(base))
         ).astype(np.int64)
         refills = refills[refills["begin"] < self.days]
         self.add(refills.reset_index(drop=True))
