@@ -118,7 +118,7 @@ def breakdown(env: dict[str, str], items: list[dict[str, Any]], n: int) -> dict[
     scoring (visit and person targets) — where the service's time goes."""
     from features import build_features  # type: ignore[attr-defined]
     from models.scoring import score
-    from serving.application import CHECK_LEVELS, _levels_view
+    from serving.application import CHECK_FEATURE_LEVELS, CHECK_LEVELS, _levels_view
     from serving.schemas import SettlementIn, to_frames
     from settlements.config import IntakeSettings
     from settlements.dataset import Dataset
@@ -137,7 +137,9 @@ def breakdown(env: dict[str, str], items: list[dict[str, Any]], n: int) -> dict[
         t0 = time.perf_counter()
         dataset = validate_dataset(Dataset(**frames), IntakeSettings()).dataset
         t1 = time.perf_counter()
-        feature_set = build_features(dataset, scorer.feature_settings, check=False)
+        feature_set = build_features(
+            dataset, scorer.feature_settings, check=False, levels=CHECK_FEATURE_LEVELS
+        )
         t2 = time.perf_counter()
         score(feature_set, scorer)
         t3 = time.perf_counter()

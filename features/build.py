@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 import pandas as pd
@@ -79,6 +79,7 @@ def build_features(
     settings: FeatureSettings | None = None,
     track: Track = no_track,
     check: bool = True,
+    levels: Collection[Level] | None = None,
 ) -> FeatureSet:
     """Every registered signal of ``dataset`` at every level, with evidence and context.
 
@@ -86,6 +87,11 @@ def build_features(
     settlements, the institution level every institution with settlements and the doctor
     level every doctor code seen (attending or ordering). Signals whose optional tables,
     columns or settings are absent are listed in ``skipped`` (with a warning), never built.
+
+    ``levels`` (default: all) limits the result to those levels' frames, signals and
+    evidence; their values are those of the full build, since no visit or person signal
+    reads an institution or doctor signal. A real-time check of one settlement asks for
+    visit and person and so skips the institution and doctor work that dominates it.
     """
     s = settings or FeatureSettings()
     if check:
@@ -104,7 +110,7 @@ def build_features(
         )
 
     def population_stage() -> None:
-        state["out"] = assemble(state["ps"], dataset, s)  # type: ignore[arg-type]
+        state["out"] = assemble(state["ps"], dataset, s, levels)  # type: ignore[arg-type]
 
     steps = [("per-person signals", per_person), ("population signals", population_stage)]
     for _, step in track(steps, "building features", total=len(steps)):
@@ -112,10 +118,17 @@ def build_features(
     return state["out"]  # type: ignore[return-value]
 
 
-def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> FeatureSet:
+def assemble(
+    ps: PersonSignals,
+    dataset: Dataset,
+    s: FeatureSettings,
+    levels: Collection[Level] | None = None,
+) -> FeatureSet:
     """The population stage and the ``FeatureSet`` from the per-person output of everyone
-    (``ps`` may be the concatenation of per-partition outputs)."""
-    pop = population(ps, dataset, s)
+    (``ps`` may be the concatenation of per-partition outputs), for ``levels`` (default
+    all: see ``build_features``)."""
+    wanted = frozenset(Level) if levels is None else frozenset(levels)
+    pop = population(ps, dataset, s, wanted)
     visits = pop.visits
     inst_groups = pop.institution_peer_group
     doc_groups = pop.doctor_peer_group
@@ -124,6 +137,8 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
     level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
     for group in registry.groups:
         if group.stage not in ("population", "dataset") or group.compute is None:
+            continue
+        if group.specs[0].level not in wanted:
             continue
         missing = missing_needs(group, pop.has, s)
         if missing:
@@ -142,6 +157,7 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
             extra={"count": len(skipped), "features": ",".join(n for n, _ in skipped)},
         )
     built = {n for n in registry._by_name} - {n for n, _ in skipped}
+    built = {n for n in built if registry.get(n).level in wanted}
 
     flags = {p: _pattern_flag(visits, p, built) for p in ROLLUP_PATTERNS}
     person_idx = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
@@ -154,6 +170,7 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
         Level.INSTITUTION: (inst_idx, _codes(inst_idx, visits["fixmedins_code"]), every_visit),
         Level.DOCTOR: (doc_idx, _codes(doc_idx, dv["doctor"]), dv["v"].to_numpy()),
     }
+    members = {level: m for level, m in members.items() if level in wanted}
 
     specs = tuple(sp for sp in registry.specs() if sp.name in built)
     frames: dict[Level, pd.DataFrame] = {}
@@ -179,7 +196,9 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
         Level.DOCTOR: level_parts[Level.DOCTOR],
     }
     peers = {
-        Level.PERSON: _person_peer_group(visits, person_idx),
+        Level.PERSON: _person_peer_group(visits, person_idx)
+        if Level.PERSON in wanted
+        else pd.Series(dtype="string"),
         Level.INSTITUTION: inst_groups,
         Level.DOCTOR: doc_groups,
     }
@@ -187,26 +206,40 @@ def assemble(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Feature
         rollup, ctx = _aggregate(visits, flags, level, index, codes, rows)
         values = pd.concat([*(p.reindex(index) for p in own[level]), rollup], axis=1)
         frame = _features(values, specs, level)
-        ctx["ctx_peer_group"] = np.asarray(peers[level].reindex(index).fillna("?"), dtype=object)
+        peer = peers[level].reindex(index).fillna("?")
+        ctx["ctx_peer_group"] = np.asarray(peer, dtype=object)
         frames[level] = pd.concat([frame, _ctx_types(ctx)], axis=1)
-    iframe = frames[Level.INSTITUTION]
-    if "ot_peer_outlier_flag" in iframe:
-        iframe["ctx_amount_other"] = iframe["ctx_fund_pay"].where(
-            iframe["ot_peer_outlier_flag"], 0.0
-        )
-    frames[Level.DOCTOR]["ctx_institution"] = _main_institution(dv, doc_idx)
+    if Level.INSTITUTION in frames:
+        iframe = frames[Level.INSTITUTION]
+        if "ot_peer_outlier_flag" in iframe:
+            iframe["ctx_amount_other"] = iframe["ctx_fund_pay"].where(
+                iframe["ot_peer_outlier_flag"], 0.0
+            )
+    if Level.DOCTOR in frames:
+        frames[Level.DOCTOR]["ctx_institution"] = _main_institution(dv, doc_idx)
+    frames = {level: frame for level, frame in frames.items() if level in wanted}
+    lines = _combine_evidence(concat_evidence(evidence))
+    if wanted != frozenset(Level):
+        keep = lines["subject_type"].isin([lv.value for lv in wanted]).to_numpy(bool)
+        lines = lines.loc[keep].reset_index(drop=True)
 
     return FeatureSet(
         frames=frames,
-        evidence=_combine_evidence(concat_evidence(evidence)),
+        evidence=lines,
         specs=specs,
         skipped=tuple(skipped),
     )
 
 
-def population(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Population:
+def population(
+    ps: PersonSignals,
+    dataset: Dataset,
+    s: FeatureSettings,
+    levels: Collection[Level] | None = None,
+) -> Population:
     """The ``Population`` the population stage reads, from the per-person output: doctor
-    visits gain ``v``, the position of their visit in ``visits``."""
+    visits gain ``v``, the position of their visit in ``visits``. Peer groups of the
+    institution and doctor levels are left empty when ``levels`` does not ask for them."""
     visit_pos = ps.visits.index.get_indexer(pd.Index(ps.doctor_visits["mdtrt_id"]))
     doctor_visits = ps.doctor_visits.assign(v=visit_pos)
     has_drug = np.zeros(len(ps.visits), dtype=bool)
@@ -217,8 +250,12 @@ def population(ps: PersonSignals, dataset: Dataset, s: FeatureSettings) -> Popul
         doctor_visits=doctor_visits,
         institutions=dataset.institutions,
         catalog=dataset.catalog,
-        doctor_peer_group=doctor_peer_groups(doctor_visits, visits),
-        institution_peer_group=institution_peer_groups(visits, s),
+        doctor_peer_group=doctor_peer_groups(doctor_visits, visits)
+        if levels is None or Level.DOCTOR in levels
+        else pd.Series(dtype="string"),
+        institution_peer_group=institution_peer_groups(visits, s)
+        if levels is None or Level.INSTITUTION in levels
+        else pd.Series(dtype="string"),
     )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from features.config import FeatureSettings
+from features.contract import Level
 from serving.auth import UserRegistry
 from serving.config import ServingSettings
 from serving.schemas import CheckResult, FlagOut, PatternScore, SettlementIn, to_frames
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 CHECK_LEVELS = ("visit", "person")
 """Subject levels a single settlement is judged at: its visit and its person."""
+CHECK_FEATURE_LEVELS = (Level.VISIT, Level.PERSON)
+"""The feature levels a check builds: institution and doctor signals are not scored."""
 
 
 @dataclass
@@ -164,7 +167,9 @@ class Application:
         problems = _problems_by_settlement(result.quarantine, frames)
         accepted = result.dataset
         if len(accepted.settlements):
-            feature_set = build_features(accepted, scorer.feature_settings, check=False)
+            feature_set = build_features(
+                accepted, scorer.feature_settings, check=False, levels=CHECK_FEATURE_LEVELS
+            )
             leads = score(feature_set, scorer)
             evidence = feature_set.evidence
         else:

@@ -189,3 +189,30 @@ def test_worst_visits_explain_an_institution_by_its_flagged_stays(world: World) 
     fs = build_features(world.dataset(), check=False)
     worst = worst_visits(fs, Level.INSTITUTION, "H1", Pattern.BED_HANGING)
     assert list(worst["subject_id"]) == ["M2", "M1"]
+
+
+def test_visit_and_person_levels_alone_equal_the_full_build(world: World) -> None:
+    # a real-time check asks for the visit and person levels only, for the whole data or
+    # for one settlement with its fee lines; its values are those of the full build
+    ds = rich_world(world)
+    wanted = (Level.VISIT, Level.PERSON)
+    subsets = [ds] + [
+        ds.with_tables(
+            settlements=ds.settlements.loc[ds.settlements["setl_id"] == setl_id],
+            fee_details=ds.fee_details.loc[ds.fee_details["setl_id"] == setl_id],
+        )
+        for setl_id in ds.settlements["setl_id"].iloc[:4]
+    ]
+    for data in subsets:
+        full = build_features(data, check=False)
+        quick = build_features(data, check=False, levels=wanted)
+
+        assert set(quick.frames) == set(wanted)
+        for level in wanted:
+            pd.testing.assert_frame_equal(quick.frames[level], full.frames[level])
+        kept = full.evidence["subject_type"].isin([lv.value for lv in wanted])
+        pd.testing.assert_frame_equal(
+            quick.evidence, full.evidence.loc[kept].reset_index(drop=True)
+        )
+        assert {s.level for s in quick.specs} == set(wanted)
+        assert len(quick.evidence) > 0 or data is not ds
