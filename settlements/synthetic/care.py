@@ -408,12 +408,13 @@ def new_stays(
         inst = _pick_inst(stay_tier(group, rng), person, usual, region, rng, loyalty=0.8)
     if begin is None:
         begin = (rng.random(len(person)) * np.maximum(config.days - los, 1)).astype(np.int64)
-    codes = [g.codes for g in STAY_GROUPS]
-    pick = rng.random(len(person))
-    dise = np.array(
-        [c[int(p * len(c))] for c, p in zip((codes[g] for g in group), pick, strict=True)],
-        dtype=object,
+    # one of the group's diagnosis codes, uniformly (codes as rows of CODES)
+    widest = max(len(g.codes) for g in STAY_GROUPS)
+    table = np.array(
+        [[CODE_ID[g.codes[i % len(g.codes)]] for i in range(widest)] for g in STAY_GROUPS]
     )
+    count = np.array([len(g.codes) for g in STAY_GROUPS])[group]
+    dise = table[group, (rng.random(len(person)) * count).astype(np.int64)]
     doctor = region.random_doctor(inst, rng)
     oncology = group == STAY_GROUP_INDEX["lung_cancer"]
     doctor = np.where(
