@@ -97,6 +97,13 @@ class ModelSettings(BaseModel):
         description="Add visit and person signals aggregated per institution (mean, share "
         "flagged, max) to the institution level, so institution labels alone can be learned.",
     )
+    explain_top: int = Field(
+        default=20_000,
+        ge=0,
+        description="Subjects per pattern and level (the first in the order) whose reasons come "
+        "from the model's per-signal contributions (LightGBM pred_contrib, costly); the rest "
+        "name the pattern's fired rule flags.",
+    )
     top_reasons: int = Field(default=3, ge=1, description="Reasons a lead names.")
     evidence_ids_per_reason: int = Field(
         default=5, ge=1, description="Evidence entries a lead lists per reason."

@@ -277,6 +277,13 @@ class FraudScorer(BaseEstimator):
         groups = peer_groups(feature_set, scores.target.level, index)
         return estimator.contributions(values, groups)
 
+    def flag_contributions(self, scores: TargetScores, index: pd.Index) -> np.ndarray:
+        """A cheap stand-in for contributions: the pattern's fired flags (shares as values)."""
+        flags = set(self.pattern_flags(scores.target.level, scores.target.pattern))
+        values = scores.matrix.loc[index].to_numpy()
+        keep = np.array([c in flags for c in scores.matrix.columns], dtype=bool)
+        return np.where(keep, np.clip(np.nan_to_num(values), 0.0, 1.0), 0.0)
+
     def report(self) -> pd.DataFrame:
         """Which method each (level, pattern) uses and why: the training report's table."""
         check_is_fitted(self, "targets_")

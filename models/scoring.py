@@ -77,23 +77,39 @@ def score(
         prefix = ""
         if target.method == COLD_START:
             prefix = f"cold start ({target.why}): unsupervised ranking, not a probability; "
-        contributions = scorer.contributions(feature_set, scores, chosen.index)
         if target.level not in lookups:
             lookups[target.level] = evidence_lookup(
                 feature_set, target.level, scorer.columns_[target.level], ids_per_reason
             )
-        reasons, evidence = explain(
-            feature_set,
-            target.level,
-            scorer.columns_[target.level],
-            scores.matrix.loc[chosen.index],
-            contributions,
-            top_reasons,
-            ids_per_reason,
-            specs,
-            prefix,
-            lookups[target.level],
-        )
+        explained = chosen.index[: settings.explain_top]
+        rest = chosen.index[settings.explain_top :]
+        pieces = [(explained, scorer.contributions(feature_set, scores, explained), prefix)]
+        if len(rest):
+            pieces.append(
+                (
+                    rest,
+                    scorer.flag_contributions(scores, rest),
+                    prefix + f"rule flags only (beyond the first {settings.explain_top:,} "
+                    "explained); ",
+                )
+            )
+        said = [
+            explain(
+                feature_set,
+                target.level,
+                scorer.columns_[target.level],
+                scores.matrix.loc[index],
+                contributions,
+                top_reasons,
+                ids_per_reason,
+                specs,
+                text,
+                lookups[target.level],
+            )
+            for index, contributions, text in pieces
+        ]
+        reasons = pd.concat([r for r, _ in said])
+        evidence = pd.concat([e for _, e in said])
         parts.append(
             pd.DataFrame(
                 {

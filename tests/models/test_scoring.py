@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -172,3 +173,18 @@ def test_few_labels_in_a_large_population_are_anchored_by_uninspected_subjects()
     scores = scorer.predict(feature_set)[(Level.VISIT, Pattern.BED_HANGING)].score
     flagged = feature_set.frames[Level.VISIT]["empty_day_flag"]
     assert scores[flagged].mean() > scores[~flagged].mean() + 0.2
+
+
+def test_beyond_the_explained_share_reasons_name_the_fired_rule_flags(
+    world: tuple[FeatureSet, pd.DataFrame], fitted: FraudScorer
+) -> None:
+    feature_set, _ = world
+    cheap = copy.copy(fitted).set_params(settings=FAST.model_copy(update={"explain_top": 10}))
+    leads = score(feature_set, cheap)
+    bed = leads[(leads["subject_type"] == "visit") & (leads["pattern"] == "bed_hanging")]
+    bed = bed.sort_values("rank")
+    assert not bed["reasons"].head(10).str.contains("rule flags only").any()
+    later = bed["reasons"].iloc[10:]
+    assert later.str.contains("rule flags only").all()
+    named = later[later.str.contains(" = ")]
+    assert named.str.contains("empty_day_flag").all()
