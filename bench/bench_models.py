@@ -54,8 +54,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
+    started = time.perf_counter()
+
     def phase(name: str) -> None:
-        print(f"... {name}", file=sys.stderr, flush=True)
+        print(f"... {name} at {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
     dataset = generate_world(args.persons, args.seed).dataset  # typed as intake types it
@@ -73,6 +75,7 @@ def main() -> None:
     phase("score top 100")
     top = score(feature_set, scorer, top=100)
     t5 = time.perf_counter()
+    phase("one settlement")
     single = one_settlement(dataset)
     score(build_features(single, check=False), scorer)
     t6 = time.perf_counter()
