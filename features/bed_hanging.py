@@ -10,6 +10,7 @@ from features.common import (
     concat_evidence,
     day_text,
     evidence,
+    isin_ints,
     listing,
     num_text,
     peer_ratio,
@@ -71,7 +72,7 @@ def stay_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     flagged = runs.loc[runs["n"] >= s.empty_day_min_run]
     if len(flagged):
         fv = flagged["v"].to_numpy()
-        e = empty.loc[np.isin(empty["v"].to_numpy(), fv)]
+        e = empty.loc[isin_ints(empty["v"].to_numpy(), fv)]
         dates = listing(e["v"], day_text(e["day"]), s.evidence_max_items)
         vis = visits.iloc[fv]
         run_end = flagged["start"] + (flagged["n"] - 1) * DAY

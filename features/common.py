@@ -60,6 +60,28 @@ def concat_evidence(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def unique_ints(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array, as ``np.unique`` gives them.
+
+    Sort-based: numpy 2's hash-based ``np.unique`` (also inside ``np.isin``) is about a
+    hundred times slower than a sort on millions of wide integer keys.
+    """
+    ordered = np.sort(np.asarray(values), kind="stable")
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+
+
+def isin_ints(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each integer of ``values`` is among ``keys`` (``np.isin``, sort-based)."""
+    values = np.asarray(values)
+    ordered = np.sort(np.asarray(keys))
+    if len(ordered) == 0:
+        return np.zeros(len(values), dtype=bool)
+    at = np.searchsorted(ordered, values).clip(max=len(ordered) - 1)
+    return ordered[at] == values
+
+
 def day_text(days: pd.Series) -> pd.Series:
     """Dates as ``yyyy-MM-dd`` text."""
     return pd.to_datetime(days).dt.strftime("%Y-%m-%d").astype("string")

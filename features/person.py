@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.common import Signals, concat_evidence, stable_hash
+from features.common import Signals, concat_evidence, isin_ints, stable_hash
 from features.config import FeatureSettings
 from features.contract import Level
 from features.frames import PersonFrames, prepare
@@ -216,7 +216,7 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     att_names = pd.Index(visits["atddr_no"].to_numpy(dtype=object)[att])
     known = names.get_indexer(att_names)
     att_pair = att * width + np.where(known >= 0, known, width - 1)
-    new = (known < 0) | ~np.isin(att_pair, pair)
+    new = (known < 0) | ~isin_ints(att_pair, pair)
     extra_names = att_names[new].unique().difference(names)
     all_names = names.append(extra_names)
     att_d = all_names.get_indexer(att_names[new])

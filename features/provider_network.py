@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from features.common import unique_ints
 from settlements.dataset import Dataset
 from settlements.schema import INPATIENT_MED_TYPES
 
@@ -128,7 +129,7 @@ def _physician_links(dataset: Dataset) -> pd.DataFrame:
     doctor_code, doctor_names = pd.factorize(pd.concat(doctors, ignore_index=True))
     inst_all = np.concatenate(insts)
     keep = (doctor_code >= 0) & (inst_all >= 0)
-    pair = np.unique(doctor_code[keep].astype(np.int64) * len(inst_names) + inst_all[keep])
+    pair = unique_ints(doctor_code[keep].astype(np.int64) * len(inst_names) + inst_all[keep])
     return pd.DataFrame(
         {
             "doctor": pd.array(np.asarray(doctor_names)[pair // len(inst_names)], dtype="string"),

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.common import Signals, concat_evidence, day_text, evidence, listing, num_text
+from features.common import (
+    Signals,
+    concat_evidence,
+    day_text,
+    evidence,
+    isin_ints,
+    listing,
+    num_text,
+    unique_ints,
+)
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
 from features.frames import DAY, PersonFrames, days_between, diagnosis_chapter
@@ -225,13 +234,13 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         n_items = int(lines["item_i"].max()) + 2 if len(lines) else 2
         n_days = int(day.max()) + 1 if len(day) else 1
         base = (lines["v"].to_numpy().astype(np.int64) * n_days + day) * n_items
-        present = np.unique(base + lines["item_i"].to_numpy())
+        present = unique_ints(base + lines["item_i"].to_numpy())
         # item_i numbers items in order of appearance, as pd.unique lists them
         bundle_pos = pd.Index(pd.unique(lines["item"].dropna())).get_indexer(
             pd.Index(comp["bundle_code"].astype("string"))
         )
         bundle_i = np.where(bundle_pos >= 0, bundle_pos, n_items - 1)
-        charged = np.isin(base[is_comp] + bundle_i, present)
+        charged = isin_ints(base[is_comp] + bundle_i, present)
         both = comp.loc[charged, ["v", "day", "item", "item_i", "bundle_code"]]
         both = both.drop_duplicates(["v", "day", "item_i"])
         conflicts = np.bincount(both["v"].to_numpy(), minlength=nv).astype("float64")

@@ -216,3 +216,18 @@ def test_visit_and_person_levels_alone_equal_the_full_build(world: World) -> Non
         )
         assert {s.level for s in quick.specs} == set(wanted)
         assert len(quick.evidence) > 0 or data is not ds
+
+
+def test_sort_based_set_operations_agree_with_numpy() -> None:
+    import numpy as np
+
+    from features.common import isin_ints, unique_ints
+
+    rng = np.random.default_rng(3)
+    values = rng.integers(-(10**12), 10**12, 5000)
+    keys = np.concatenate([values[::7], rng.integers(-(10**12), 10**12, 300)])
+
+    assert np.array_equal(unique_ints(np.concatenate([values, values[:50]])), np.unique(values))
+    assert np.array_equal(isin_ints(values, keys), np.isin(values, keys))
+    assert not isin_ints(values, np.array([], dtype=np.int64)).any()
+    assert len(unique_ints(np.array([], dtype=np.int64))) == 0
