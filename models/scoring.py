@@ -152,7 +152,7 @@ def score_dataset(
     """Leads straight from a Dataset: build the signals with the scorer's feature settings.
 
     This is the end-to-end path of the pyfunc model and the service's single-settlement
-    check (a Dataset of one settlement with its fee lines scores in milliseconds).
+    check (a Dataset of one settlement with its fee lines scores in under a second).
     """
     from features import build_features  # type: ignore[attr-defined]
 
