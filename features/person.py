@@ -201,7 +201,7 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     per = frame.groupby(["v", "d"], sort=False).sum().reset_index()
     width = max(len(doc_names), 1) + 1
     pair = per["v"].to_numpy() * width + per["d"].to_numpy()
-    dl = lines.loc[drug & (doc_codes >= 0)]
+    dl = lines.loc[drug & (doc_codes >= 0), ["v", "item_i", "item"]]
     dl_pair = dl["v"].to_numpy() * width + doc_codes[drug & (doc_codes >= 0)]
     pair_codes, pair_uniques = pd.factorize(dl_pair)
     key, items = _basket(pair_codes, dl["item_i"].to_numpy(), dl["item"], len(pair_uniques))
