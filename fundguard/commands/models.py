@@ -76,6 +76,36 @@ HEADERS = {
 }
 
 
+def verified_labels(settings: Settings, path: Path | None, dataset: Dataset) -> pd.DataFrame:
+    """The store's verified outcomes, over the file's (or the dataset's) labels if any."""
+    import pandas as pd
+
+    from supervision.cases import labels_frame
+    from supervision.store import open_store
+    from training.train import check_labels
+
+    store = open_store(settings.store_url)
+    try:
+        verified = check_labels(labels_frame(store))
+    finally:
+        store.close()
+    if path is not None:
+        base = read_labels(path, dataset, path.parent)
+    elif dataset.labels is not None and not dataset.labels.empty:
+        base = check_labels(dataset.labels)
+    else:
+        base = verified.iloc[0:0]
+    if verified.empty and base.empty:
+        raise fail(
+            f"no labels: the store at {settings.store_url} holds no decided cases; decide "
+            "cases with `fundguard cases decide` or pass --labels FILE"
+        )
+    key = ["subject_type", "subject_id", "pattern"]
+    merged = pd.concat([base, verified], ignore_index=True).drop_duplicates(key, keep="last")
+    log.info("labels", extra={"from_store": len(verified), "total": len(merged)})
+    return merged.reset_index(drop=True)
+
+
 def _metrics_table(metrics: pd.DataFrame, title: str) -> Table:
     """Model and rules per pattern and level, compact enough for an 80-column terminal."""
     table = Table(title=title, title_justify="left")
@@ -100,6 +130,12 @@ def train_command(
     labels: Path | None = typer.Option(
         None, "--labels", help="Labels file (CSV or Parquet); default: the dataset's labels."
     ),
+    from_store: bool = typer.Option(
+        False,
+        "--labels-from-store",
+        help="Add the verified outcomes of the supervision store (confirmed cases, rejected "
+        "leads as negatives); on the same subject and pattern the store's verdict wins.",
+    ),
 ) -> None:
     """Train the scorer on a labelled dataset, log it to MLflow and register a new version."""
     from features.build import build_features
@@ -107,7 +143,11 @@ def train_command(
 
     started = time.perf_counter()
     settings, dataset = _read(directory)
-    frame = read_labels(labels, dataset, directory)
+    frame = (
+        verified_labels(settings, labels, dataset)
+        if from_store
+        else read_labels(labels, dataset, directory)
+    )
     feature_set = build_features(dataset, settings.features, track)
     data = TrainingData(
         feature_set=feature_set,
