@@ -1,1 +1,4 @@
-"""Benchmarks: scripts that print figures and ratios (``python -m bench.<name>``), never asserted in tests."""
+"""Benchmarks: scripts that print figures and ratios (``python -m bench.<name>``).
+
+Never asserted in tests: speed and memory are measured here, not in unit tests.
+"""
