@@ -482,7 +482,12 @@ def _column_for(frame: pd.DataFrame, field: Any) -> pd.Series:
     """The values of ``field`` from ``frame`` (missing when absent), ready for Arrow."""
     if field.name not in frame.columns:
         return pd.Series([None] * len(frame), dtype="object")
-    return frame[field.name].reset_index(drop=True)
+    values = frame[field.name].reset_index(drop=True)
+    if pd.api.types.is_integer_dtype(values.dtype):
+        # nullable, so that concatenating outputs (missing in each other's rows) keeps all
+        # 64 bits instead of passing through float64
+        values = values.astype("Int64")
+    return values
 
 
 # -- signal frames on Spark --------------------------------------------------------------------
