@@ -96,9 +96,33 @@ def num_text(values: pd.Series, decimals: int = 0) -> pd.Series:
     )
 
 
-def listing(keys: pd.Series, text: pd.Series, max_items: int, sep: str = ", ") -> pd.Series:
+def first_rows(keys: np.ndarray, max_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows are among the first ``max_items`` of their key (in order of appearance),
+    and each row's count of rows with its key: ``listing`` of the kept rows with these
+    counts as ``totals`` equals ``listing`` of all rows, so callers build the text of the
+    listed rows only."""
+    codes, _ = pd.factorize(np.asarray(keys))
+    if len(codes) == 0:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    counts = np.bincount(codes)
+    order = np.argsort(codes, kind="stable")
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    rank = np.empty(len(codes), dtype=np.int64)
+    rank[order] = np.arange(len(codes)) - np.repeat(start, counts)
+    return rank < max_items, counts[codes]
+
+
+def listing(
+    keys: pd.Series,
+    text: pd.Series,
+    max_items: int,
+    sep: str = ", ",
+    totals: np.ndarray | None = None,
+) -> pd.Series:
     """Join ``text`` per key (in order of appearance), keeping the first ``max_items`` and
-    counting the rest. Vectorised over rows: the only loop is over the ``max_items`` ranks."""
+    counting the rest (``totals``: each row's count of rows with its key, when the rows
+    were already cut with ``first_rows``). Vectorised over rows: the only loop is over the
+    ``max_items`` ranks."""
     codes, uniques = pd.factorize(np.asarray(keys))
     if len(codes) == 0:
         return pd.Series(dtype="string")
@@ -115,6 +139,8 @@ def listing(keys: pd.Series, text: pd.Series, max_items: int, sep: str = ", ") -
         at = rank == r
         head = values[at] if r == 0 else sep + values[at]
         joined[group[at]] = joined[group[at]] + head
+    if totals is not None:
+        counts = np.asarray(totals)[order][start]
     more = counts - max_items
     tail = np.where(more > 0, np.char.add(" … and ", more.astype(str)).astype(object), "")
     joined = joined + np.where(more > 0, tail + " more", "")

@@ -10,6 +10,7 @@ from features.common import (
     concat_evidence,
     day_text,
     evidence,
+    first_rows,
     listing,
     num_text,
     robust_z,
@@ -100,18 +101,23 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["op_supply_over_limit_flag"] = count > 0
     ev: list[pd.DataFrame] = []
     if len(hit):
+        # the text of the listed lines only (many lines can be over the limit)
+        first, totals = first_rows(hit["v"].to_numpy(), s.evidence_max_items)
+        shown = hit.loc[first]
         item = (
             "item "
-            + hit["item"]
+            + shown["item"]
             + " "
-            + num_text(hit["prd_days"])
+            + num_text(shown["prd_days"])
             + " days supplied, limit "
-            + num_text(pd.Series(limit[over], index=hit.index))
+            + num_text(pd.Series(limit[over][first], index=shown.index))
             + " ("
-            + pd.Series(why[over], index=hit.index).astype("string")
+            + pd.Series(why[over][first], index=shown.index).astype("string")
             + ")"
         )
-        ev.append(_visit_evidence(visits, hit, item, "op_supply_over_limit_flag", s))
+        ev.append(
+            _visit_evidence(visits, shown, item, "op_supply_over_limit_flag", s, totals[first])
+        )
     return Signals(out, concat_evidence(ev))
 
 
@@ -319,9 +325,14 @@ def doctor_signals(pop: Population, s: FeatureSettings) -> Signals:
 
 
 def _visit_evidence(
-    visits: pd.DataFrame, rows: pd.DataFrame, item: pd.Series, feature: str, s: FeatureSettings
+    visits: pd.DataFrame,
+    rows: pd.DataFrame,
+    item: pd.Series,
+    feature: str,
+    s: FeatureSettings,
+    totals: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    listed = listing(rows["v"], item, s.evidence_max_items, sep="; ")
+    listed = listing(rows["v"], item, s.evidence_max_items, sep="; ", totals=totals)
     vv = listed.index.to_numpy()
     vis = visits.iloc[vv]
     text = (

@@ -231,3 +231,19 @@ def test_sort_based_set_operations_agree_with_numpy() -> None:
     assert np.array_equal(isin_ints(values, keys), np.isin(values, keys))
     assert not isin_ints(values, np.array([], dtype=np.int64)).any()
     assert len(unique_ints(np.array([], dtype=np.int64))) == 0
+
+
+def test_listing_of_the_first_rows_with_totals_equals_listing_of_all_rows() -> None:
+    import numpy as np
+
+    from features.common import first_rows, listing
+
+    rng = np.random.default_rng(5)
+    keys = pd.Series(rng.integers(0, 40, 600))
+    text = pd.Series([f"line {i}" for i in range(600)], dtype="string")
+
+    first, totals = first_rows(keys.to_numpy(), 3)
+    cut = listing(keys[first], text[first], 3, sep="; ", totals=totals[first])
+
+    pd.testing.assert_series_equal(cut, listing(keys, text, 3, sep="; "))
+    assert cut.str.contains("more").any()
