@@ -833,79 +833,6 @@ _GROUPS: tuple[SignalGroup, ...] = (
 )
 
 
-NETWORK_COLUMNS: dict[str, tuple[str, ...]] = {
-    "measure_institution_volume": (
-        "inst_settlements",
-        "inst_persons",
-        "inst_fund_pay_total",
-        "inst_settlements_per_person",
-    ),
-    "count_shared_persons": (
-        "inst_shared_person_share",
-        "inst_institutions_per_person",
-        "inst_person_sharing_institutions",
-        "inst_person_sharing_volume",
-        "inst_person_sharing_max_size",
-    ),
-    "count_shared_physicians": (
-        "inst_physicians",
-        "inst_settlements_per_physician",
-        "inst_shared_physician_share",
-        "inst_physician_sharing_institutions",
-        "inst_physician_sharing_volume",
-        "inst_physician_component_institutions",
-        "inst_attending_hhi",
-        "inst_top_attending_share",
-    ),
-    "count_overlapping_stays": (
-        "inst_stays_overlapping_elsewhere",
-        "inst_stays_overlapping_elsewhere_share",
-        "inst_stays_overlapping_same",
-        "inst_stays_overlapping_same_share",
-    ),
-    "count_claims_after_death": (
-        "inst_settlements_after_death",
-        "inst_settlements_after_death_share",
-    ),
-    "profile_stays": (
-        "inst_stay_cost_mean",
-        "inst_stay_cost_sd",
-        "inst_stay_cost_max",
-        "inst_stay_length_mean",
-        "inst_stay_length_sd",
-        "inst_stay_length_max",
-        "inst_stay_daily_cost_mean",
-        "inst_stay_daily_cost_sd",
-        "inst_stay_daily_cost_max",
-        "inst_stay_cost_peer_z",
-        "inst_stay_length_peer_z",
-        "inst_stay_daily_cost_peer_z",
-    ),
-    "measure_code_diversity": (
-        "inst_diagnoses_per_settlement",
-        "inst_top_diagnosis_share",
-        "inst_surgery_items",
-        "inst_surgery_lines_per_settlement",
-        "inst_surgery_settlement_share",
-        "inst_surgery_lines_max",
-    ),
-    "count_repeated_claims": (
-        "inst_repeated_claims",
-        "inst_repeated_claim_share",
-        "inst_quick_readmissions",
-        "inst_quick_readmission_share",
-    ),
-    "profile_patients": (
-        "inst_patient_age_mean",
-        "inst_patient_age_sd",
-        "inst_patient_male_share",
-        "inst_patient_deceased_share",
-        "inst_patient_other_region_share",
-    ),
-}
-"""The columns each ``features.provider_network`` function returns."""
-
-
 @dataclass(frozen=True)
 class NetworkSignal:
     """A dataset-stage compute: one ``features.provider_network`` function, called with the
@@ -939,7 +866,7 @@ def _network_groups() -> tuple[SignalGroup, ...]:
                 rule,
                 f"{column.removeprefix('inst_').replace('_', ' ')} = {{value:,.2f}}",
             )
-            for column in NETWORK_COLUMNS[fn.__name__]
+            for column in provider_network.SIGNAL_COLUMNS[fn.__name__]
         )
         groups.append(SignalGroup(NetworkSignal(fn.__name__), "dataset", specs))
     return tuple(groups)

@@ -1493,45 +1493,16 @@ def archive(store: Store, subject_key: str) -> dict[str, Any]:
     objections. Nothing in it names an informant or a complainant."""
     with store.read() as session:
         subject = find_subject(session, subject_key)
-        records = (
-            session.execute(
-                select(CreditRecord)
-                .where(CreditRecord.subject_id == subject.id)
-                .order_by(CreditRecord.id)
-            )
-            .scalars()
-            .all()
-        )
-        measures = (
-            session.execute(
-                select(Measure).where(Measure.subject_id == subject.id).order_by(Measure.id)
-            )
-            .scalars()
-            .all()
-        )
-        grades = (
-            session.execute(
-                select(Grade).where(Grade.subject_id == subject.id).order_by(Grade.year)
-            )
-            .scalars()
-            .all()
-        )
-        notices = (
-            session.execute(
-                select(Notification)
-                .where(Notification.subject_id == subject.id)
-                .order_by(Notification.id)
-            )
-            .scalars()
-            .all()
-        )
-        objections = (
-            session.execute(
-                select(Objection).where(Objection.subject_id == subject.id).order_by(Objection.id)
-            )
-            .scalars()
-            .all()
-        )
+
+        def owned(model: Any, order: Any) -> list[Any]:
+            query = select(model).where(model.subject_id == subject.id).order_by(order)
+            return list(session.execute(query).scalars().all())
+
+        records = owned(CreditRecord, CreditRecord.id)
+        measures = owned(Measure, Measure.id)
+        grades = owned(Grade, Grade.year)
+        notices = owned(Notification, Notification.id)
+        objections = owned(Objection, Objection.id)
         record_rows = _rows(records, CreditRecord)
         return {
             "basic": _rows([subject], CreditSubject)[0],
