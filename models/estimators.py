@@ -9,13 +9,16 @@ flags, ranking subjects without any label.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import IsolationForest
+from sklearn.ensemble._iforest import _average_path_length
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
@@ -137,13 +140,33 @@ class CalibratedBooster(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Any) -> np.ndarray:
         """The booster's raw score (log-odds, before calibration)."""
         check_is_fitted(self, "booster_")
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
-        return np.asarray(self.booster_.predict(X, raw_score=True), dtype=np.float64)
+        return self._booster_predict(self._checked(X), raw_score=True)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "calibrator_")
-        p = _apply_calibrator(self.calibrator_, self.decision_function(X))
+        p = self.calibrated(self.decision_function(X))
         return np.column_stack([1.0 - p, p])
+
+    def calibrated(self, raw: np.ndarray) -> np.ndarray:
+        """The calibrated probability of raw scores from ``decision_function``."""
+        check_is_fitted(self, "calibrator_")
+        return _apply_calibrator(self.calibrator_, raw)
+
+    def _checked(self, X: Any) -> np.ndarray:
+        """``X`` as validated float64; a float64 matrix of the fitted width is taken as it
+        is (what ``validate_data`` would return), sparing its cost on one-row calls."""
+        if _fitted_matrix(self, X):
+            return X  # type: ignore[no-any-return]
+        return validate_data(  # type: ignore[no-any-return]
+            self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
+        )
+
+    def _booster_predict(self, X: np.ndarray, **kind: bool) -> np.ndarray:
+        """The fitted LightGBM model's prediction, asked of its ``Booster`` directly: what
+        ``LGBMClassifier.predict`` computes, without its per-call input validation and
+        parameter processing (most of the cost of predicting one row)."""
+        threads = self.booster_._process_n_jobs(self.n_jobs)
+        out = self.booster_.booster_.predict(X, num_threads=threads, **kind)
+        return np.asarray(out, dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
@@ -151,8 +174,7 @@ class CalibratedBooster(ClassifierMixin, BaseEstimator):
     def contributions(self, X: Any) -> np.ndarray:
         """Per-signal log-odds contributions (``pred_contrib``); the last column is the base."""
         check_is_fitted(self, "booster_")
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False)
-        return np.asarray(self.booster_.predict(X, pred_contrib=True), dtype=np.float64)
+        return self._booster_predict(self._checked(X), pred_contrib=True)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
@@ -171,9 +193,113 @@ def _fit_calibrator(raw: np.ndarray, y: np.ndarray, method: str) -> Any:
 
 
 def _apply_calibrator(calibrator: Any, raw: np.ndarray) -> np.ndarray:
+    """The calibrator's probability of ``raw``, computed as its ``predict_proba`` (Platt)
+    or ``predict`` (isotonic) does, without their per-call validation."""
+    raw = np.asarray(raw, dtype=np.float64)
     if isinstance(calibrator, LogisticRegression):
-        return np.asarray(calibrator.predict_proba(raw.reshape(-1, 1))[:, 1], dtype=np.float64)
-    return np.asarray(calibrator.predict(raw), dtype=np.float64)
+        decision = raw.reshape(-1, 1) @ calibrator.coef_.T + calibrator.intercept_
+        return np.asarray(expit(decision.reshape(-1)), dtype=np.float64)
+    clipped = np.clip(raw.reshape(-1), calibrator.X_min_, calibrator.X_max_)
+    return np.asarray(calibrator.f_(clipped), dtype=np.float64)
+
+
+def _fitted_matrix(estimator: BaseEstimator, X: Any) -> bool:
+    """Whether ``X`` is already a non-empty float64 matrix of the estimator's fitted width."""
+    return (
+        isinstance(X, np.ndarray)
+        and X.dtype == np.float64
+        and X.ndim == 2
+        and len(X) > 0
+        and X.shape[1] == getattr(estimator, "n_features_in_", -1)
+    )
+
+
+_FOREST_CHUNK = 4_096
+"""Rows scored together by a compiled forest (its arrays are trees x rows)."""
+
+
+@dataclass(frozen=True)
+class _CompiledForest:
+    """A fitted IsolationForest's trees as flat node arrays, walked all at once.
+
+    ``scores`` equals ``-forest.score_samples(X)`` bit for bit (the same float32 view of
+    ``X``, the same comparisons and missing-value directions, the per-tree path lengths
+    summed in tree order) but costs a few numpy operations per tree level instead of
+    scikit-learn's per-call validation, joblib dispatch and one ``apply`` per tree —
+    which dominate scoring a single subject. Leaves point to themselves, so every walk
+    takes the depth of the deepest tree.
+    """
+
+    roots: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    feature: np.ndarray
+    threshold: np.ndarray
+    missing_left: np.ndarray
+    path: np.ndarray
+    """Per node: its depth plus the average path length of its samples, minus one."""
+    depth: int
+    denominator: np.ndarray
+
+    @classmethod
+    def of(cls, forest: IsolationForest) -> _CompiledForest:
+        trees = [e.tree_ for e in forest.estimators_]
+        subsample = forest._max_features != forest.n_features_in_
+        roots, left, right, feature, threshold, missing, path = [], [], [], [], [], [], []
+        offset = 0
+        for i, (tree, features) in enumerate(zip(trees, forest.estimators_features_, strict=True)):
+            nodes = np.arange(tree.node_count) + offset
+            leaf = tree.children_left < 0
+            roots.append(offset)
+            left.append(np.where(leaf, nodes, tree.children_left + offset))
+            right.append(np.where(leaf, nodes, tree.children_right + offset))
+            own = np.maximum(tree.feature, 0)
+            feature.append(np.asarray(features)[own] if subsample else own)
+            threshold.append(np.asarray(tree.threshold, dtype=np.float64))
+            go_left = getattr(tree, "missing_go_to_left", np.zeros(tree.node_count))
+            missing.append(np.asarray(go_left, dtype=bool))
+            path.append(
+                forest._decision_path_lengths[i] + forest._average_path_length_per_tree[i] - 1.0
+            )
+            offset += tree.node_count
+        return cls(
+            roots=np.array(roots, dtype=np.int64),
+            left=np.concatenate(left).astype(np.int64),
+            right=np.concatenate(right).astype(np.int64),
+            feature=np.concatenate(feature).astype(np.int64),
+            threshold=np.concatenate(threshold),
+            missing_left=np.concatenate(missing),
+            path=np.concatenate(path).astype(np.float64),
+            depth=max(t.max_depth for t in trees),
+            denominator=len(trees) * _average_path_length([forest._max_samples]),
+        )
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """The forest's anomaly score per row of ``X`` (higher is more anomalous)."""
+        out = np.empty(len(X), dtype=np.float64)
+        for start in range(0, len(X), _FOREST_CHUNK):
+            out[start : start + _FOREST_CHUNK] = self._scores(X[start : start + _FOREST_CHUNK])
+        return out
+
+    def _scores(self, X: np.ndarray) -> np.ndarray:
+        seen = np.asarray(X, dtype=np.float32).astype(np.float64)  # as the trees see it
+        n, width = seen.shape
+        flat = seen.reshape(-1)
+        missing = bool(np.isnan(flat).any())
+        node = np.repeat(self.roots, n)  # tree by tree, each over all rows
+        base = np.tile(np.arange(n) * width, len(self.roots))
+        for _ in range(self.depth):
+            value = flat[base + self.feature[node]]
+            go_left = value <= self.threshold[node]
+            if missing:
+                go_left = np.where(np.isnan(value), self.missing_left[node], go_left)
+            node = np.where(go_left, self.left[node], self.right[node])
+        lengths = self.path[node].reshape(len(self.roots), n)
+        depths = np.cumsum(lengths, axis=0)[-1]  # tree by tree, as scikit-learn sums them
+        ratio = np.divide(
+            depths, self.denominator, out=np.ones_like(depths), where=self.denominator != 0
+        )
+        return np.asarray(2**-ratio, dtype=np.float64)
 
 
 class ColdStartScorer(BaseEstimator):
@@ -211,7 +337,8 @@ class ColdStartScorer(BaseEstimator):
         self.random_state = random_state
 
     def _validate(self, X: Any, reset: bool) -> np.ndarray:
-        X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=reset)
+        if reset or not _fitted_matrix(self, X):
+            X = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=reset)
         return np.nan_to_num(X, nan=0.0)
 
     def _chosen(self, n_features: int) -> list[int]:
@@ -262,12 +389,12 @@ class ColdStartScorer(BaseEstimator):
         keys = _group_keys(groups, len(X))
         relative = self._relative(X[:, self._chosen(X.shape[1])], keys)
         anomaly = np.zeros(len(X))
-        own = pd.Series(keys).isin(list(self.forests_)).to_numpy()
+        own = np.fromiter((k in self.forests_ for k in keys), dtype=bool, count=len(keys))
         forest_of = np.where(own, keys, "")
-        for key in pd.unique(forest_of):
+        for key in dict.fromkeys(forest_of):
             rows = forest_of == key
             forest, reference = self.forests_[str(key)]
-            raw = -forest.score_samples(relative[rows])
+            raw = self._compiled(str(key), forest).scores(relative[rows])
             anomaly[rows] = np.searchsorted(reference, raw, side="right") / len(reference)
         if not self.flag_columns:
             return anomaly
@@ -279,6 +406,18 @@ class ColdStartScorer(BaseEstimator):
             / (weight * len(self.flag_columns) + (1 - weight)),
             dtype=np.float64,
         )
+
+    def _compiled(self, key: str, forest: IsolationForest) -> _CompiledForest:
+        """The peer group's forest compiled for fast scoring (once per loaded scorer)."""
+        compiled: dict[str, _CompiledForest] = self.__dict__.setdefault("_fast_forests", {})
+        if key not in compiled:
+            compiled[key] = _CompiledForest.of(forest)
+        return compiled[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_fast_forests", None)
+        return state
 
     def contributions(self, X: Any, groups: Any = None) -> np.ndarray:
         """Why a subject stands out: its fired flags (1 each) and how far above its peers
@@ -303,6 +442,12 @@ class ColdStartScorer(BaseEstimator):
 def _group_keys(groups: Any, n: int) -> np.ndarray:
     if groups is None:
         return np.full(n, "", dtype=object)
+    if (
+        isinstance(groups, np.ndarray)
+        and groups.dtype == object
+        and all(isinstance(g, str) for g in groups)
+    ):  # already what the conversion gives
+        return groups
     return pd.Series(groups, dtype="string").fillna("").to_numpy(dtype=object)
 
 

@@ -128,3 +128,96 @@ def _collapse(rows: pd.DataFrame, subject: str, column: str, limit: int) -> pd.D
     return pd.DataFrame(
         {"explanation": first.reindex(joined.index), "evidence": joined.astype("string")}
     )
+
+
+Lookup = dict[tuple[str, str], tuple[str | None, str | None]]
+"""(subject_id, input column) -> (explanation, evidence), as ``evidence_lookup`` holds them."""
+
+
+def evidence_pairs(
+    feature_set: FeatureSet, level: Level, columns: list[Column], ids_per_reason: int
+) -> Lookup:
+    """``evidence_lookup`` as a dict, for the few subjects of a check.
+
+    A level whose columns aggregate other levels' flags (``share``, at institutions) is
+    collapsed by ``evidence_lookup`` itself; otherwise the subjects' own evidence rows are
+    collapsed here in one pass: the first explanation and the first ``ids_per_reason``
+    evidence entries (joined by ``"; "``) per (subject, signal), in evidence order.
+    """
+    if any(c.how == "share" for c in columns):
+        frame = evidence_lookup(feature_set, level, columns, ids_per_reason)
+        return {
+            (str(s), str(c)): (_text(e), _text(v))
+            for (s, c), e, v in zip(
+                frame.index, frame["explanation"], frame["evidence"], strict=True
+            )
+        }
+    ev = feature_set.evidence
+    pairs: Lookup = {}
+    if ev is None or ev.empty:
+        return pairs
+    counts: dict[tuple[str, str], int] = {}
+    for subject_type, subject, feature, said, ids in zip(
+        ev["subject_type"],
+        ev["subject_id"],
+        ev["feature"],
+        ev["explanation"],
+        ev["evidence"],
+        strict=True,
+    ):
+        if _text(subject_type) != level.value or _text(subject) is None or _text(feature) is None:
+            continue
+        key = (str(subject), str(feature))
+        seen = counts.get(key, 0)
+        if seen >= ids_per_reason:
+            continue
+        counts[key] = seen + 1
+        entry = _text(ids)
+        if seen == 0:
+            pairs[key] = (_text(said), entry or "")
+        elif entry is not None:
+            pairs[key] = (pairs[key][0], f"{pairs[key][1]}; {entry}")
+    return pairs
+
+
+def explain_rows(
+    subjects: list[str],
+    columns: list[Column],
+    values: np.ndarray,
+    contributions: np.ndarray,
+    top: int,
+    descriptions: list[str],
+    lookup: Lookup,
+    prefix: str = "",
+) -> tuple[list[str], list[str]]:
+    """``explain`` subject by subject, for a handful of rows: the same reasons and
+    evidence text (``tests/models`` holds them equal) without a pandas operation per
+    reason slot."""
+    if not columns or contributions.size == 0:
+        return [prefix.rstrip("; ")] * len(subjects), [""] * len(subjects)
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :top]
+    shown = np.nan_to_num(values)
+    reasons, evidence = [], []
+    for row, subject in enumerate(subjects):
+        reason, cited = prefix, ""
+        for slot, col in enumerate(order[row]):
+            contrib = contributions[row, col]
+            if not contrib > 0:
+                break
+            name = columns[col].name
+            value = "missing" if np.isnan(values[row, col]) else f"{shown[row, col]:.4g}"
+            said, ids = lookup.get((subject, name), (None, None))
+            text = descriptions[col] if said is None else said
+            reason += ("" if slot == 0 else " | ") + f"{name} = {value} ({contrib:+.2f}): {text}"
+            if ids:
+                cited += ("" if cited == "" else " | ") + f"{name}: {ids}"
+        reasons.append(reason)
+        evidence.append(cited)
+    return reasons, evidence
+
+
+def _text(value: object) -> str | None:
+    """A cell as text, ``None`` when missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
+        return None
+    return str(value)

@@ -244,18 +244,15 @@ class FraudScorer(BaseEstimator):
                 for level, m in matrices.items()
             }
         out = {}
+        groups: dict[Level, np.ndarray | None] = {}
         for key, target in self.targets_.items():
             matrix = matrices.get(target.level)
             if matrix is None or matrix.empty:
                 continue
             values = matrix.to_numpy() if matrix.shape[1] else np.zeros((len(matrix), 1))
-            if isinstance(target.estimator, CalibratedBooster):
-                margin = target.estimator.decision_function(values)
-                score = target.estimator.predict_proba(values)[:, 1]
-            else:
-                groups = peer_groups(feature_set, target.level, matrix.index)
-                score = target.estimator.score_samples(values, groups)
-                margin = score
+            if not isinstance(target.estimator, CalibratedBooster) and target.level not in groups:
+                groups[target.level] = peer_groups(feature_set, target.level, matrix.index)
+            score, margin = self.target_scores(target, values, groups.get(target.level))
             out[key] = TargetScores(
                 target,
                 matrix,
@@ -264,24 +261,47 @@ class FraudScorer(BaseEstimator):
             )
         return out
 
+    @staticmethod
+    def target_scores(
+        target: Target, values: np.ndarray, groups: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Score and tie-breaking margin of each row of ``values`` (the level's float64
+        matrix; ``groups`` its peer groups, for cold start): the booster is asked once."""
+        if isinstance(target.estimator, CalibratedBooster):
+            margin = target.estimator.decision_function(values)
+            return target.estimator.calibrated(margin), margin
+        score = target.estimator.score_samples(values, groups)
+        return score, score
+
     def contributions(
         self, feature_set: FeatureSet, scores: TargetScores, index: pd.Index
     ) -> np.ndarray:
         """Per-column contributions of the chosen subjects (booster: log-odds, no base)."""
         values = scores.matrix.loc[index].to_numpy()
-        estimator = scores.target.estimator
         if not scores.matrix.shape[1]:
             return np.zeros((len(index), 0))
-        if isinstance(estimator, CalibratedBooster):
-            return estimator.contributions(values)[:, :-1]
-        groups = peer_groups(feature_set, scores.target.level, index)
-        return estimator.contributions(values, groups)
+        groups = None
+        if not isinstance(scores.target.estimator, CalibratedBooster):
+            groups = peer_groups(feature_set, scores.target.level, index)
+        return self.target_contributions(scores.target, values, groups)
+
+    @staticmethod
+    def target_contributions(
+        target: Target, values: np.ndarray, groups: np.ndarray | None
+    ) -> np.ndarray:
+        """Per-column contributions of the rows of ``values`` (a non-empty matrix)."""
+        if isinstance(target.estimator, CalibratedBooster):
+            return target.estimator.contributions(values)[:, :-1]
+        return target.estimator.contributions(values, groups)
 
     def flag_contributions(self, scores: TargetScores, index: pd.Index) -> np.ndarray:
         """A cheap stand-in for contributions: the pattern's fired flags (shares as values)."""
-        flags = set(self.pattern_flags(scores.target.level, scores.target.pattern))
-        values = scores.matrix.loc[index].to_numpy()
-        keep = np.array([c in flags for c in scores.matrix.columns], dtype=bool)
+        return self.target_flag_contributions(scores.target, scores.matrix.loc[index].to_numpy())
+
+    def target_flag_contributions(self, target: Target, values: np.ndarray) -> np.ndarray:
+        """``flag_contributions`` of the rows of ``values`` (the level's matrix)."""
+        flags = set(self.pattern_flags(target.level, target.pattern))
+        keep = np.array([c.name in flags for c in self.columns_[target.level]], dtype=bool)
         return np.where(keep, np.clip(np.nan_to_num(values), 0.0, 1.0), 0.0)
 
     def report(self) -> pd.DataFrame:

@@ -106,3 +106,52 @@ def test_cold_start_ranks_flagged_and_outlying_subjects_first() -> None:
     assert set(np.argsort(-score)[:10]) == set(range(10))
     assert score.min() >= 0 and score.max() <= 1
     assert scorer.contributions(X, groups)[:10, 1].min() > 0
+
+
+@pytest.mark.parametrize("max_features", [1.0, 0.5])
+def test_compiled_forest_scores_equal_the_isolation_forests_bit_for_bit(
+    max_features: float,
+) -> None:
+    # given an IsolationForest (all or half of the features per tree) and rows with
+    # missing values, far outliers and ties at split thresholds
+    from sklearn.ensemble import IsolationForest
+
+    from models.estimators import _CompiledForest
+
+    X, _ = _data(300, seed=3)
+    forest = IsolationForest(n_estimators=25, max_features=max_features, random_state=1).fit(X)
+    rows = np.vstack([_data(200, seed=4)[0], X[:20], 1e6 * np.ones((1, 4))])
+    rows[::7, 1] = np.nan
+    # when scored by the compiled forest, one row and all rows at a time
+    compiled = _CompiledForest.of(forest)
+    one_by_one = np.array([compiled.scores(row[None, :])[0] for row in rows])
+    # then the scores are exactly scikit-learn's
+    expected = -forest.score_samples(rows)
+    assert np.array_equal(compiled.scores(rows), expected)
+    assert np.array_equal(one_by_one, expected)
+
+
+@pytest.mark.parametrize("calibration", ["isotonic", "sigmoid"])
+def test_calibrated_booster_predicts_exactly_as_lightgbm_and_its_calibrator(
+    calibration: str,
+) -> None:
+    # given a fitted booster
+    X, y = _data()
+    booster = CalibratedBooster(n_estimators=20, calibration=calibration).fit(X, y)  # type: ignore[arg-type]
+    rows = X[:50].copy()
+    rows[::5, 2] = np.nan
+    # when it predicts raw scores, probabilities and contributions (also one row at a time)
+    raw = booster.decision_function(rows)
+    # then they are LightGBM's and the calibrator's own answers
+    assert np.array_equal(raw, booster.booster_.predict(rows, raw_score=True))
+    if calibration == "sigmoid":
+        expected = booster.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
+    else:
+        expected = booster.calibrator_.predict(raw)
+    assert np.array_equal(booster.predict_proba(rows)[:, 1], expected)
+    assert np.array_equal(
+        booster.contributions(rows), booster.booster_.predict(rows, pred_contrib=True)
+    )
+    assert np.array_equal(
+        np.concatenate([booster.decision_function(r[None, :]) for r in rows]), raw
+    )

@@ -12,6 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from features.contract import FeatureSet, Level, Pattern
+from models import scoring
 from models.config import ModelSettings
 from models.examples import example_feature_set
 from models.scorer import COLD_START, SUPERVISED, FraudScorer
@@ -188,3 +189,80 @@ def test_beyond_the_explained_share_reasons_name_the_fired_rule_flags(
     assert later.str.contains("rule flags only").all()
     named = later[later.str.contains(" = ")]
     assert named.str.contains("empty_day_flag").all()
+
+
+def _visits_with_their_subjects(feature_set: FeatureSet, visits: pd.Index) -> FeatureSet:
+    """The signals of ``visits``, their persons and institutions, and their evidence."""
+    frame = feature_set.frames[Level.VISIT].loc[visits]
+    wanted = {
+        Level.VISIT: visits,
+        Level.PERSON: pd.Index(frame["ctx_person"].unique()),
+        Level.INSTITUTION: pd.Index(frame["ctx_institution"].unique()),
+    }
+    frames = {level: feature_set.frames[level].loc[ids] for level, ids in wanted.items()}
+    ev = feature_set.evidence
+    keep = np.zeros(len(ev), dtype=bool)
+    for level, ids in wanted.items():
+        keep |= ((ev["subject_type"] == level.value) & ev["subject_id"].isin(ids)).to_numpy()
+    return FeatureSet(frames, ev[keep].reset_index(drop=True), feature_set.specs)
+
+
+def _through_the_general_path(
+    monkeypatch: pytest.MonkeyPatch, feature_set: FeatureSet, scorer: FraudScorer, **kw: object
+) -> pd.DataFrame:
+    with monkeypatch.context() as patched:
+        patched.setattr(scoring, "FEW_SUBJECTS", -1)
+        return score(feature_set, scorer, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("options", "explain_top"),
+    [({}, None), ({"order": "expected_recovery"}, None), ({"top": 2}, None), ({}, 5)],
+    ids=["score", "recovery", "top", "flags-beyond-explain-top"],
+)
+def test_a_few_subjects_at_a_time_score_exactly_as_the_general_path(
+    world: tuple[FeatureSet, pd.DataFrame],
+    fitted: FraudScorer,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, object],
+    explain_top: int | None,
+) -> None:
+    # given every visit of a trained world, a few at a time with their persons and
+    # institutions (supervised and cold-start targets, institution aggregates)
+    feature_set, _ = world
+    if explain_top is not None:
+        update = {"explain_top": explain_top}
+        fitted = copy.copy(fitted).set_params(settings=FAST.model_copy(update=update))
+    visits = feature_set.frames[Level.VISIT].index
+    few_subjects = scoring.FEW_SUBJECTS
+    for start in range(0, len(visits), few_subjects):
+        part = _visits_with_their_subjects(feature_set, visits[start : start + few_subjects])
+        # when scored subject by subject and through the per-target pandas path
+        few = score(part, fitted, **options)  # type: ignore[arg-type]
+        general = _through_the_general_path(monkeypatch, part, fitted, **options)
+        # then the leads are the same rows, columns, scores, ranks, reasons and evidence
+        pd.testing.assert_frame_equal(few, general, check_exact=True)
+
+
+def test_one_visit_and_its_person_score_as_the_general_path(
+    world: tuple[FeatureSet, pd.DataFrame], fitted: FraudScorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given single visits with their person only (the shape of a /check), scored by the
+    # visit and person targets
+    feature_set, _ = world
+    checked = copy.copy(fitted)
+    checked.targets_ = {k: t for k, t in fitted.targets_.items() if k[0] != Level.INSTITUTION}
+    visits = feature_set.frames[Level.VISIT].index
+    for visit in visits[:: max(1, len(visits) // 12)]:
+        part = _visits_with_their_subjects(feature_set, pd.Index([visit]))
+        part = FeatureSet(
+            {lv: f for lv, f in part.frames.items() if lv != Level.INSTITUTION},
+            part.evidence[part.evidence["subject_type"] != "institution"],
+            part.specs,
+        )
+        # when scored subject by subject and through the general path
+        few = score(part, checked)
+        general = _through_the_general_path(monkeypatch, part, checked)
+        # then both give the same leads
+        pd.testing.assert_frame_equal(few, general, check_exact=True)
