@@ -12,6 +12,9 @@ import copy
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +61,7 @@ class Application:
     _store: Store | None = field(default=None, repr=False)
     _evidence: Dataset | None = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _skips_noted: bool = field(default=False, repr=False)
 
     # --- components -------------------------------------------------------------------
 
@@ -161,15 +165,19 @@ class Application:
         started = time.perf_counter()
         scorer = _levels_view(self.scorer(), CHECK_LEVELS)
         frames = to_frames(items)
-        reference = self.evidence()
-        dataset = Dataset(**frames, catalog=reference.catalog if reference is not None else None)
-        result = validate_dataset(dataset, self.intake, self.pseudonym_key)
+        result = validate_dataset(Dataset(**frames), self.intake, self.pseudonym_key)
         problems = _problems_by_settlement(result.quarantine, frames)
-        accepted = result.dataset
+        # the evidence's catalogue was validated when the evidence was read: not again here
+        reference = self.evidence()
+        accepted = result.dataset.with_tables(
+            catalog=reference.catalog if reference is not None else None
+        )
         if len(accepted.settlements):
-            feature_set = build_features(
-                accepted, scorer.feature_settings, check=False, levels=CHECK_FEATURE_LEVELS
-            )
+            with quiet_skipped_signals():
+                feature_set = build_features(
+                    accepted, scorer.feature_settings, check=False, levels=CHECK_FEATURE_LEVELS
+                )
+            self._note_skipped(feature_set.skipped)
             leads = score(feature_set, scorer)
             evidence = feature_set.evidence
         else:
@@ -195,6 +203,47 @@ class Application:
             },
         )
         return answers
+
+    def _note_skipped(self, skipped: tuple[tuple[str, str], ...]) -> None:
+        """Log once per worker which signals a check cannot build (e.g. no catalogue), in
+        place of the warning ``build_features`` would give on every call."""
+        with self._lock:
+            if skipped and not self._skips_noted:
+                self._skips_noted = True
+                log.info(
+                    "signals a check does not build",
+                    extra={"count": len(skipped), "features": ",".join(n for n, _ in skipped)},
+                )
+
+
+_QUIET_SKIPS: ContextVar[bool] = ContextVar("quiet_skipped_signals", default=False)
+SKIPPED_SIGNALS_MESSAGE = "signals skipped"
+"""``features.build``'s warning when signals cannot be built (e.g. no catalogue)."""
+
+
+class _SkippedSignalsFilter(logging.Filter):
+    """Drops ``features.build``'s "signals skipped" warning inside ``quiet_skipped_signals``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_QUIET_SKIPS.get() and record.getMessage() == SKIPPED_SIGNALS_MESSAGE)
+
+
+_skips_filter = _SkippedSignalsFilter()
+
+
+@contextmanager
+def quiet_skipped_signals() -> Iterator[None]:
+    """Within this block (this thread or task only), ``build_features`` does not warn
+    about skipped signals: the service builds one settlement's signals per call, and the
+    same skips each time are noise; batch builds elsewhere still warn."""
+    logger = logging.getLogger("features.build")
+    if _skips_filter not in logger.filters:
+        logger.addFilter(_skips_filter)
+    token = _QUIET_SKIPS.set(True)
+    try:
+        yield
+    finally:
+        _QUIET_SKIPS.reset(token)
 
 
 def _levels_view(scorer: FraudScorer, levels: tuple[str, ...]) -> FraudScorer:

@@ -34,6 +34,14 @@ class ServingSettings(BaseModel):
         description="Dataset directory (the contract's files) whose settlements the console "
         "shows as a case's evidence timeline; normally the directory that was scored.",
     )
+    workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Worker processes of `fundguard serve`, each with its own champion and "
+        "evidence in memory: one per core (the 2-core machine /check's latency target is "
+        "measured on) lets checks run side by side.",
+    )
     page_size: int = Field(default=50, ge=1, le=1000, description="Leads per console page.")
     users_file: str = Field(
         default="serving/users.json",

@@ -37,6 +37,11 @@ SCORE_BATCH_SIZE = 2_000
 SCORE_BATCH_LATENCY_MS = 5_000
 """Adaptive batching of /score: the longest a request may wait for its batch."""
 
+# ``workers=1`` below is the default of a bare ``bentoml serve``; ``fundguard serve`` runs
+# ``FUNDGUARD_SERVING__WORKERS`` workers through BentoML's config override of the service
+# (``fundguard.commands.serving.service_environment``), since BentoML reads the decorator
+# when this class is defined, before any ``Settings`` are loaded.
+
 
 @bentoml.service(name="fundguard", workers=1, traffic={"timeout": 120})
 @bentoml.asgi_app(console, path="/console")

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     import pandera.pandas as pa
 
 DATETIME_DTYPE = "datetime64[ns]"
+TEXT = pd.StringDtype(na_value=np.nan)
+"""pandas' ``str`` dtype as an object: converting to it by name looks the name up in the
+dtype registry every time, a cost that adds up over the columns of many small tables."""
+_DATETIME = np.dtype(DATETIME_DTYPE)
 _EARLIEST = pd.Timestamp("1678-01-01")
 _LATEST = pd.Timestamp("2261-12-31")
 
@@ -37,6 +41,8 @@ class TypedTable:
     frame: pd.DataFrame
     unparseable: dict[str, np.ndarray]
     """Column -> boolean mask of rows whose value was present but not of the column's type."""
+    columns: dict[str, pd.Series]
+    """The frame's columns by name (each rule reads them without a frame look-up)."""
 
 
 def coerce_table(table: Table, raw: pd.DataFrame) -> TypedTable:
@@ -47,15 +53,18 @@ def coerce_table(table: Table, raw: pd.DataFrame) -> TypedTable:
     """
     columns: dict[str, pd.Series] = {}
     unparseable: dict[str, np.ndarray] = {}
+    present = set(raw.columns)
     for column in table.columns:
-        if column.name not in raw.columns:
+        if column.name not in present:
             continue
         typed, bad = coerce_column(column, raw[column.name])
         columns[column.name] = typed
         if bad is not None and bad.any():
             unparseable[column.name] = bad
-    frame = raw.assign(**columns) if columns else raw.copy()
-    return TypedTable(frame=frame, unparseable=unparseable)
+    every = {name: columns[name] if name in columns else raw[name] for name in raw.columns}
+    # one frame built from the columns (``assign`` would set them one by one)
+    frame = pd.DataFrame(every, index=raw.index, columns=raw.columns, copy=False)
+    return TypedTable(frame=frame, unparseable=unparseable, columns=every)
 
 
 def coerce_column(column: Column, values: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
@@ -68,18 +77,25 @@ def coerce_column(column: Column, values: pd.Series) -> tuple[pd.Series, np.ndar
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.na_value is np.nan:
-        return values
+    if isinstance(values.dtype, pd.StringDtype):
+        if values.dtype.na_value is np.nan:
+            return values
+        if values.dtype.storage == "pyarrow":  # the same Arrow data, NaN as missing
+            text = TEXT.__from_arrow__(pa.array(values, from_pandas=True))  # type: ignore[attr-defined]
+            return pd.Series(text, index=values.index, name=values.name, copy=False)
+        return values.astype(TEXT)  # another string dtype: missing stays missing
     if pd.api.types.is_float_dtype(values.dtype):
         present = values.dropna()
         if (present == np.floor(present)).all():
             values = values.astype("Int64")
-    text = values.astype("str")
+    text = values.astype(TEXT)
     return text.where(values.notna())
 
 
 def _as_datetime(values: pd.Series, *, date_only: bool) -> tuple[pd.Series, np.ndarray | None]:
     bad: np.ndarray | None = None
+    if values.dtype == _DATETIME:
+        return _as_typed_datetime(values, date_only=date_only)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         parsed = values.dt.tz_localize(None)
     elif pd.api.types.is_datetime64_dtype(values.dtype):
@@ -102,6 +118,22 @@ def _as_datetime(values: pd.Series, *, date_only: bool) -> tuple[pd.Series, np.n
     return typed, bad
 
 
+def _as_typed_datetime(
+    values: pd.Series, *, date_only: bool
+) -> tuple[pd.Series, np.ndarray | None]:
+    """A column already ``datetime64[ns]`` (the service's requests, typed frames): the
+    range check and the normalisation of dates in numpy, one pass each."""
+    when = values.to_numpy()
+    out = ~np.isnat(when) & ((when < _EARLIEST.to_datetime64()) | (when > _LATEST.to_datetime64()))
+    bad: np.ndarray | None = None
+    if out.any():
+        bad = out
+        when = np.where(out, np.datetime64("NaT", "ns"), when)
+    if date_only:
+        when = when.astype("datetime64[D]").astype(_DATETIME)
+    return pd.Series(when, index=values.index, name=values.name), bad
+
+
 def _parse_iso(text: pd.Series) -> pd.Series:
     """ISO 8601 text to naive date-times. Offsets should not occur (the contract's times are
     local); one offset shared by all rows is dropped, differing offsets are taken to UTC."""
@@ -115,6 +147,11 @@ def _parse_iso(text: pd.Series) -> pd.Series:
 
 
 def _as_float(values: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
+    if isinstance(values.dtype, np.dtype) and values.dtype == np.float64:
+        infinite = np.isinf(values.to_numpy())  # typed already: infinities are not numbers
+        if infinite.any():
+            return values.where(~infinite), infinite
+        return values, None
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = values.astype("float64")
         present = values.notna().to_numpy(dtype=bool)

@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ import pyarrow.compute as pc
 
 from settlements.config import IntakeSettings
 from settlements.dataset import Dataset
-from settlements.frames import TypedTable, coerce_table, must_have_value
+from settlements.frames import TEXT, TypedTable, coerce_table, must_have_value
 from settlements.progress import Track, no_track
 from settlements.pseudonym import (
     count_invalid_certno,
@@ -347,11 +348,19 @@ def _pseudonymise_identifiers(
         if values.notna().any():
             replaced[name] = pseudonymise(values, require_key(key, f"{table.name}.{name}"))
         else:
-            replaced[name] = values.astype("str")
+            replaced[name] = values.astype(TEXT)
     return (frame.assign(**replaced) if replaced else frame), invalid
 
 
 def _missing(values: pd.Series) -> np.ndarray:
+    """Rows without a value: missing, or empty text. (Arrow and numpy directly: this runs
+    for every key and required column, so pandas' per-operation cost adds up on the
+    service's one-settlement checks.)"""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        empty = pc.fill_null(pc.equal(_arrow(values), ""), True)
+        return np.asarray(empty.to_numpy(zero_copy_only=False), dtype=bool)
+    if isinstance(values.dtype, np.dtype):
+        return np.asarray(pd.isna(values.to_numpy()), dtype=bool)
     mask = values.isna()
     if isinstance(values.dtype, pd.StringDtype):
         mask = mask | (values == "")
@@ -366,7 +375,7 @@ def _check_cells(
     codes: dict[str, _Codes],
 ) -> None:
     """Rules every table shares: parseable cells, keys and required values, codes, duplicates."""
-    frame = typed.frame
+    frame, cells = typed.frame, typed.columns
     for name, bad in typed.unparseable.items():
         kind = table.column(name).kind
         if kind in ("date", "datetime"):
@@ -375,21 +384,27 @@ def _check_cells(
         else:
             failures.add("unparseable_number", f"{name} is not a number", bad)
     for name in table.key:
-        failures.add("missing_key", f"{name} is missing", _missing(frame[name]))
+        failures.add("missing_key", f"{name} is missing", _missing(cells[name]))
     for column in table.columns:
-        if column.name in table.key or column.name not in frame.columns:
+        if column.name in table.key or column.name not in cells:
             continue
         if must_have_value(table, column, settings.blank_allowed):
-            failures.add("missing_value", f"{column.name} is missing", _missing(frame[column.name]))
+            failures.add("missing_value", f"{column.name} is missing", _missing(cells[column.name]))
     for column in table.columns:
-        if column.codes is None or column.name not in frame.columns:
+        if column.codes is None or column.name not in cells:
             continue
-        values = _arrow(frame[column.name])
-        known = pc.is_in(values, value_set=pa.array(sorted(column.codes)))
+        values = _arrow(cells[column.name])
+        known = pc.is_in(values, value_set=_code_set(column.codes))
         unknown = pc.and_(known.is_valid(), pc.invert(known)).to_numpy(zero_copy_only=False)
-        unknown &= ~_missing(frame[column.name])
+        unknown &= ~_missing(cells[column.name])
         failures.add("unknown_code", f"{column.name} has an unknown code", unknown)
-    _check_duplicates(table, frame, failures, codes)
+    _check_duplicates(table, frame, failures, codes, cells)
+
+
+@cache
+def _code_set(codes: frozenset[str]) -> pa.Array:
+    """A coded column's known codes as the Arrow value set of ``is_in`` (built once)."""
+    return pa.array(sorted(codes))
 
 
 @dataclass(frozen=True)
@@ -406,9 +421,14 @@ _COUNTING_SLACK = 1_000_000
 (one array of that size); larger ones are hashed."""
 
 
-def _encode(frame: pd.DataFrame, column: str, cache: dict[str, _Codes]) -> _Codes:
+def _encode(
+    frame: pd.DataFrame,
+    column: str,
+    cache: dict[str, _Codes],
+    cells: Mapping[str, pd.Series] | None = None,
+) -> _Codes:
     if column not in cache:
-        array = _arrow(frame[column])
+        array = _arrow(frame[column] if cells is None else cells[column])
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
         encoded = pc.dictionary_encode(array)
@@ -418,10 +438,14 @@ def _encode(frame: pd.DataFrame, column: str, cache: dict[str, _Codes]) -> _Code
 
 
 def _check_duplicates(
-    table: Table, frame: pd.DataFrame, failures: _Failures, cache: dict[str, _Codes]
+    table: Table,
+    frame: pd.DataFrame,
+    failures: _Failures,
+    cache: dict[str, _Codes],
+    cells: Mapping[str, pd.Series] | None = None,
 ) -> None:
     key = list(table.key)
-    codes = [_encode(frame, name, cache) for name in key]
+    codes = [_encode(frame, name, cache, cells) for name in key]
     # one integer per row for the whole key; 0 for rows missing a part (missing_key already)
     combined = codes[0].index + 1
     missing = codes[0].index < 0
@@ -609,8 +633,8 @@ def _judge(table: Table, raw: pd.DataFrame, typed: pd.DataFrame, failures: _Fail
     rules = np.array([f[0] for f in failures.found] or [""], dtype=object)[which[rows]]
     reasons = np.array([f[1] for f in failures.found] or [""], dtype=object)[which[rows]]
     quarantined = _keep_rows(raw, bad) if len(rows) else raw.iloc[0:0].reset_index(drop=True)
-    quarantined.insert(0, "reason", pd.Series(reasons, dtype="str"), allow_duplicates=True)
-    quarantined.insert(0, "rule", pd.Series(rules, dtype="str"), allow_duplicates=True)
+    quarantined.insert(0, "reason", pd.Series(reasons, dtype=TEXT), allow_duplicates=True)
+    quarantined.insert(0, "rule", pd.Series(rules, dtype=TEXT), allow_duplicates=True)
     reconciliation = TableReconciliation(
         table=table.name,
         read=len(raw),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -26,12 +27,27 @@ def serve_command(host: str, port: int) -> list[str]:
     ]
 
 
-def service_environment(data_dir: str) -> dict[str, str]:
-    """The environment of the service process: no usage tracking, BentoML home in data_dir."""
+SERVICE_NAME = "fundguard"
+"""The BentoML service's name (``serving.service.FundGuard``), whose config BentoML merges."""
+
+
+def service_environment(data_dir: str, workers: int = 1) -> dict[str, str]:
+    """The environment of the service process: no usage tracking, BentoML home in data_dir,
+    and ``workers`` worker processes.
+
+    BentoML fixes a service's workers when its class is defined (``@bentoml.service``), so
+    the count reaches it as a BentoML config override (``BENTOML_CONFIG_OVERRIDES``, merged
+    over the decorator's), not through ``Settings`` at import time. An override the caller
+    already set for the service's workers wins.
+    """
     env = dict(os.environ)
     env.setdefault("BENTOML_DO_NOT_TRACK", "true")
     env.setdefault("BENTOML_HOME", os.path.join(data_dir, "bentoml"))
     env["FUNDGUARD_DATA_DIR"] = data_dir
+    overrides = json.loads(env.get("BENTOML_CONFIG_OVERRIDES") or "{}")
+    service = overrides.setdefault("services", {}).setdefault(SERVICE_NAME, {})
+    service.setdefault("workers", workers)
+    env["BENTOML_CONFIG_OVERRIDES"] = json.dumps(overrides)
     return env
 
 
@@ -60,7 +76,7 @@ def register(app: typer.Typer) -> None:
             f"(API docs: http://{host}:{port}/ ; log in with a token from "
             "`fundguard users add NAME --role inspector`)"
         )
-        env = service_environment(data_dir)
+        env = service_environment(data_dir, s.serving.workers)
         if evidence is not None:
             if not evidence.is_dir():
                 raise fail(f"--evidence {evidence} is not a directory of the contract's files")
