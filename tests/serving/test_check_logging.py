@@ -1,0 +1,37 @@
+"""The check path does not repeat build_features' skipped-signals warning on every call."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from features.contract import Level
+from serving.application import SKIPPED_SIGNALS_MESSAGE, quiet_skipped_signals
+
+from .world import small_world
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_check_build_is_quiet_about_skipped_signals_and_a_batch_build_is_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from features import build_features  # type: ignore[attr-defined]
+
+    # given a dataset without a catalogue, so that the item-limit signals are skipped
+    dataset = small_world().with_tables(catalog=None)
+    levels = (Level.VISIT, Level.PERSON)
+    with caplog.at_level(logging.WARNING, logger="features.build"):
+        # when its signals are built on the check path
+        with quiet_skipped_signals():
+            checked = build_features(dataset, check=False, levels=levels)
+        quiet = _warnings(caplog)
+        # and then as a batch build
+        build_features(dataset, check=False, levels=levels)
+    # then only the batch build warned, though both skipped the same signals
+    assert checked.skipped
+    assert SKIPPED_SIGNALS_MESSAGE not in quiet
+    assert _warnings(caplog).count(SKIPPED_SIGNALS_MESSAGE) == 1
