@@ -199,7 +199,6 @@ class _Line(NamedTuple):
     item: str
     chrg: str | None
     cnt: float
-    pric: float
     amt: float
     doctor: str | None
     prd_days: float
@@ -449,7 +448,6 @@ class CheckSignals:
         list_type = _codes(fees, "list_type")
         chrg = _codes(fees, "med_chrgitm_type")
         cnt = _numbers(fees, "cnt")
-        pric = _numbers(fees, "pric")
         amt = _numbers(fees, "det_item_fee_sumamt")
         doctor = _codes(fees, "bilg_dr_codg")
         prd = _numbers(fees, "prd_days") if "prd_days" in fees else [math.nan] * len(keep)
@@ -460,7 +458,7 @@ class CheckSignals:
             ids = (setl_id[i], sn[i], code)
             if day is None or any(x is None for x in ids):
                 raise _UncoveredError
-            if math.isnan(cnt[i]) or math.isnan(pric[i]) or math.isnan(amt[i]):
+            if math.isnan(cnt[i]) or math.isnan(amt[i]):
                 raise _UncoveredError
             c = chrg[i]
             lines.append(
@@ -471,7 +469,6 @@ class CheckSignals:
                     item=code,  # type: ignore[arg-type]
                     chrg=c,
                     cnt=cnt[i],
-                    pric=pric[i],
                     amt=amt[i],
                     doctor=doctor[i],
                     prd_days=prd[i],
@@ -489,7 +486,16 @@ class CheckSignals:
     ) -> tuple[dict[str, Any], list[tuple[str, ...]]]:
         """Every visit and person signal value of the lone visit, and its evidence lines
         (subject type, subject id, feature, pattern, explanation, evidence) in the order
-        ``build_features`` writes them."""
+        ``build_features`` writes them.
+
+        A lone visit has no other visit of its person: no settlement elsewhere during a
+        stay, no previous stay (gap and quota share NaN), no overlap, no earlier point to
+        travel from (speed 0), fewer prior visits than ``history_min_prior_visits`` (no
+        history break), one visit in its busiest month (frequency jump 1), no earlier fill
+        of a drug (no early refill, no stockpile), one person in its card-burst window,
+        and one settlement on its day (none for a refund, which counts -1). The flags of
+        these stay down under the settings' bounds (``_lone_rules_hold``).
+        """
         s = self.settings
         values: dict[str, Any] = {}
         lines: list[tuple[str, ...]] = []
