@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -339,6 +339,65 @@ def test_the_fast_path_does_not_log_the_skipped_signals(
     with caplog.at_level(logging.WARNING):
         reference(data)
     assert "signals skipped" in caplog.text
+
+
+def _unknown_person(world: World) -> Dataset:
+    world.visit("V1", psn_no="P1", begin="2024-03-01")
+    world.person("P2")
+    data = world.dataset()
+    return data.with_tables(persons=data.persons.loc[data.persons["psn_no"] == "P2"])
+
+
+def _icd9_diagnosis(world: World) -> Dataset:
+    world.limit("DRUGX", "101", lmt_age_min=80.0)
+    sid = world.visit("V1", begin="2024-03-01", dise="4280", med_type="14")
+    world.fee(sid, "2024-03-01", "DRUGX", "09", cnt=90.0, prd_days=30.0)
+    return world.dataset()
+
+
+def _lines_of_another_visit(world: World) -> Dataset:
+    sid = world.visit("V1", begin="2024-03-01")
+    world.fee(sid, "2024-03-01", "DRUGX", "09", cnt=30.0, prd_days=30.0)
+    other = world.visit("V2", begin="2024-03-02")
+    world.fee(other, "2024-03-02", "DRUGY", "09", cnt=30.0, prd_days=30.0)
+    data = world.dataset()
+    return data.with_tables(settlements=data.settlements.iloc[:1])
+
+
+def _duplicated_catalogue_code(world: World) -> Dataset:
+    world.limit("DRUGX", "101", max_prd_days=3.0)
+    sid = world.visit("V1", begin="2024-03-01", med_type="13")
+    world.fee(sid, "2024-03-01", "DRUGX", "09", cnt=5.0, prd_days=5.0)
+    data = world.dataset()
+    assert data.catalog is not None
+    later = data.catalog.iloc[-1:].assign(max_prd_days=30.0)
+    return data.with_tables(catalog=pd.concat([data.catalog, later], ignore_index=True))
+
+
+def _refund_with_negative_lines(world: World) -> Dataset:
+    sid = world.stay("M1", "2024-03-01", "2024-03-04", empty=("2024-03-02", "2024-03-03"))
+    world.settlements[-1]["refd_setl_flag"] = "1"
+    world.fee(sid, "2024-03-02", "DRG01", "09", cnt=-1.0, pric=20.0, doctor="D8")
+    return world.dataset()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        _unknown_person,
+        _icd9_diagnosis,
+        _lines_of_another_visit,
+        _duplicated_catalogue_code,
+        _refund_with_negative_lines,
+    ],
+)
+def test_unusual_but_valid_rows_give_the_same_signals(
+    world: World, build: Callable[[World], Dataset]
+) -> None:
+    # a person missing from the persons table, an ICD-9 diagnosis and an age limit, fee
+    # lines of another visit in the table, a catalogue code listed twice, a refund
+    data = build(world)
+    assert_fast_path_equals_build_features(CheckSignals(catalog=data.catalog), data)
 
 
 # -- what the fast path hands to build_features ----------------------------------------------
