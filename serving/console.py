@@ -32,6 +32,7 @@ from serving.web import (
 )
 from settlements.errors import InputError
 from settlements.schema import PATTERNS, SUBJECT_TYPES
+from supervision.calendar import today as calendar_today
 
 HOME_OF_ROLE = {
     Role.INSPECTOR: "/leads",
@@ -377,7 +378,7 @@ def register_ledger(
             "plans.html",
             plans=ledgerwork.plans(provider().store()),
             can_draw=user.can(Permission.WRITE_PLANS),
-            today=date.today().isoformat(),
+            today=calendar_today().isoformat(),
         )
 
     @app.post("/plans", include_in_schema=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 
 from supervision import cases, ledger
+from supervision.calendar import local_date, today
 from supervision.config import SupervisionSettings
 from supervision.errors import ConflictError
 from supervision.store import Store, open_store
@@ -164,7 +164,7 @@ def test_two_inspectors_deciding_at_once_exactly_one_wins(
     assert [h["to"] for h in view["history"]].count(view["state"]) == 1
     decisions = [h for h in view["history"] if h["from"] == "investigating"]
     assert len(decisions) == 1
-    written = ledger.current_measures(store, on=pd.Timestamp.now().date())
+    written = ledger.current_measures(store, on=today())
     assert len(written) == (1 if winner == "INS1" else 0)
 
 
@@ -241,8 +241,6 @@ def test_an_informant_appears_only_inside_the_case(
 def test_a_confirmed_report_earns_a_known_informant_a_trustworthy_record_that_hides_the_case(
     store: Store, settings: SupervisionSettings
 ) -> None:
-    from datetime import date
-
     from supervision import reports
 
     # given an informant known to the ledger by the pseudonym of their resident ID, and a
@@ -283,7 +281,7 @@ def test_a_confirmed_report_earns_a_known_informant_a_trustworthy_record_that_hi
     mine = ledger.archive(store, informant)
     assert [r["category"] for r in mine["trustworthy"]] == ["report_verified"]
     record = mine["trustworthy"][0]
-    assert record["case_id"] is None and record["entered_on"] == decided.decided_at.date()
+    assert record["case_id"] is None and record["entered_on"] == local_date(decided.decided_at)
     assert code not in str(record) and f"case {case.id}" not in str(record)
     assert not mine["bad"]
     # only the case, read with its informant, points to it
@@ -296,16 +294,14 @@ def test_a_confirmed_report_earns_a_known_informant_a_trustworthy_record_that_hi
         cases.list_cases(store).to_csv(),
         str(ledger.archive(store, code)),
         cases.labels_frame(store).to_csv(),
-        ledger.current_measures(store, on=date.today()).to_csv(),
-        reports.blacklist_report(
-            store, f"{date.today().year}Q{(date.today().month - 1) // 3 + 1}"
-        ).to_csv(),
+        ledger.current_measures(store, on=today()).to_csv(),
+        reports.blacklist_report(store, f"{today().year}Q{(today().month - 1) // 3 + 1}").to_csv(),
     ]
     assert "blacklist" in shown[4]
     for text in shown:
         assert informant not in text
     graded = ledger.grade_subjects(
-        store, year=2026, on=date.today(), actor="desk", settings=settings
+        store, year=2026, on=today(), actor="desk", settings=settings
     ).set_index("credit_key")
     assert graded.loc[informant, "score"] == settings.score_base + settings.trustworthy_points
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from supervision import ledger
-from supervision.calendar import add_working_days
+from supervision.calendar import add_working_days, today
 from supervision.config import SupervisionSettings
 from supervision.errors import RuleError
 from supervision.store import Store, verify_audit
@@ -126,7 +126,7 @@ def test_a_severe_confirmation_puts_the_subject_on_the_blacklist(
 ) -> None:
     confirm(store, settings, "P2", "card_lending")
     confirm(store, settings, "P3", "bed_hanging")
-    listed = ledger.current_measures(store, on=date.today())
+    listed = ledger.current_measures(store, on=today())
     blacklisted = set(listed.loc[listed["measure"] == "blacklist", "credit_key"])
     assert blacklisted == {"P2"}
 
@@ -506,4 +506,4 @@ def test_an_individual_s_resident_id_is_checked_and_kept_in_the_archive(store: S
         resident_id="110101199001011237",
     )
     assert ledger.archive(store, "PS9")["basic"]["resident_id"] == "110101199001011237"
-    assert "110101199001011237" not in ledger.current_measures(store, on=date.today()).to_csv()
+    assert "110101199001011237" not in ledger.current_measures(store, on=today()).to_csv()
