@@ -33,6 +33,7 @@ from supervision.config import SupervisionSettings
 from training.config import TrainingSettings
 
 if TYPE_CHECKING:
+    from features.check import CheckSignals
     from models.scorer import FraudScorer
     from supervision.store import Store
 
@@ -62,6 +63,7 @@ class Application:
     _evidence: Dataset | None = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _skips_noted: bool = field(default=False, repr=False)
+    _check_signals: CheckSignals | None = field(default=None, repr=False)
 
     # --- components -------------------------------------------------------------------
 
@@ -128,6 +130,7 @@ class Application:
     def use_evidence(self, dataset: Dataset) -> None:
         with self._lock:
             self._evidence = dataset
+            self._check_signals = None
 
     def warm(self) -> None:
         """Load the champion, the store and the evidence now rather than on first request."""
@@ -158,7 +161,6 @@ class Application:
         """
         if not items:
             return []
-        from features import build_features  # type: ignore[attr-defined]
         from models.scoring import score
         from settlements.intake import validate_dataset
 
@@ -168,15 +170,11 @@ class Application:
         result = validate_dataset(Dataset(**frames), self.intake, self.pseudonym_key)
         problems = _problems_by_settlement(result.quarantine, frames)
         # the evidence's catalogue was validated when the evidence was read: not again here
-        reference = self.evidence()
-        accepted = result.dataset.with_tables(
-            catalog=reference.catalog if reference is not None else None
-        )
+        signals = self.check_signals(scorer.feature_settings)
+        accepted = result.dataset.with_tables(catalog=signals.catalog)
         if len(accepted.settlements):
             with quiet_skipped_signals():
-                feature_set = build_features(
-                    accepted, scorer.feature_settings, check=False, levels=CHECK_FEATURE_LEVELS
-                )
+                feature_set = signals.build(accepted)
             self._note_skipped(feature_set.skipped)
             leads = score(feature_set, scorer)
             evidence = feature_set.evidence
@@ -203,6 +201,19 @@ class Application:
             },
         )
         return answers
+
+    def check_signals(self, settings: FeatureSettings) -> CheckSignals:
+        """The checks' signal builder for the champion's feature ``settings`` and the
+        evidence's catalogue, built once (it indexes the catalogue) and again only when a
+        new champion brings other settings."""
+        from features.check import CheckSignals
+
+        with self._lock:
+            if self._check_signals is None or self._check_signals.settings is not settings:
+                reference = self.evidence()
+                catalog = reference.catalog if reference is not None else None
+                self._check_signals = CheckSignals(settings, catalog)
+            return self._check_signals
 
     def _note_skipped(self, skipped: tuple[tuple[str, str], ...]) -> None:
         """Log once per worker which signals a check cannot build (e.g. no catalogue), in
