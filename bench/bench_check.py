@@ -26,10 +26,11 @@ def main() -> None:
 
     from bench.bench_service import KEY, bodies
     from features import build_features  # type: ignore[attr-defined]
+    from features.check import CheckSignals
     from models.config import ModelSettings
     from models.scorer import FraudScorer
     from models.scoring import score
-    from serving.application import CHECK_FEATURE_LEVELS, CHECK_LEVELS, _levels_view
+    from serving.application import CHECK_LEVELS, _levels_view
     from serving.schemas import SettlementIn, to_frames
     from settlements.config import IntakeSettings
     from settlements.dataset import Dataset
@@ -42,6 +43,7 @@ def main() -> None:
         build_features(dataset), dataset.labels
     )
     scorer = _levels_view(fitted, CHECK_LEVELS)
+    signals = CheckSignals(scorer.feature_settings)
     items = [SettlementIn.model_validate(b) for b in bodies(dataset)[: args.settlements]]
     logging.disable(logging.WARNING)  # the per-call "signals skipped" (no catalogue)
     stages: dict[str, list[float]] = {"validate": [], "features": [], "score": []}
@@ -52,9 +54,7 @@ def main() -> None:
             t0 = clock()
             accepted = validate_dataset(Dataset(**frames), IntakeSettings()).dataset
             t1 = clock()
-            feature_set = build_features(
-                accepted, scorer.feature_settings, check=False, levels=CHECK_FEATURE_LEVELS
-            )
+            feature_set = signals.build(accepted)
             t2 = clock()
             score(feature_set, scorer)
             t3 = clock()

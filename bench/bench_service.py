@@ -116,9 +116,9 @@ def bodies(dataset: Any) -> list[dict[str, Any]]:
 def breakdown(env: dict[str, str], items: list[dict[str, Any]], n: int) -> dict[str, float]:
     """Median seconds of each stage of one /check, in process: intake validation, signals,
     scoring (visit and person targets) — where the service's time goes."""
-    from features import build_features  # type: ignore[attr-defined]
+    from features.check import CheckSignals
     from models.scoring import score
-    from serving.application import CHECK_FEATURE_LEVELS, CHECK_LEVELS, _levels_view
+    from serving.application import CHECK_LEVELS, _levels_view
     from serving.schemas import SettlementIn, to_frames
     from settlements.config import IntakeSettings
     from settlements.dataset import Dataset
@@ -131,15 +131,14 @@ def breakdown(env: dict[str, str], items: list[dict[str, Any]], n: int) -> dict[
         artifact_root=Path(env["FUNDGUARD_TRAINING__ARTIFACT_ROOT"]),
     )
     scorer = _levels_view(load_scorer(champion_uri(training), training), CHECK_LEVELS)
+    signals = CheckSignals(scorer.feature_settings)
     stages: dict[str, list[float]] = {"validate": [], "features": [], "score": []}
     for body in items[:n]:
         frames = to_frames([SettlementIn.model_validate(body)])
         t0 = time.perf_counter()
         dataset = validate_dataset(Dataset(**frames), IntakeSettings()).dataset
         t1 = time.perf_counter()
-        feature_set = build_features(
-            dataset, scorer.feature_settings, check=False, levels=CHECK_FEATURE_LEVELS
-        )
+        feature_set = signals.build(dataset)
         t2 = time.perf_counter()
         score(feature_set, scorer)
         t3 = time.perf_counter()
