@@ -162,7 +162,11 @@ def _regular_medicine(pf: PersonFrames, hit: pd.DataFrame) -> np.ndarray:
     if not pharmacy.any():
         return np.zeros(len(hit), dtype=bool)
     lines = pf.lines
-    drug = lines.loc[lines["is_drug"].to_numpy(), ["v", "psn_i", "item_i", "day"]]
+    # the drug lines of the persons concerned only
+    concerned = hit["psn_i"].to_numpy()[pharmacy]
+    psn_i = lines["psn_i"].to_numpy()
+    keep = lines["is_drug"].to_numpy() & isin_ints(psn_i, concerned)
+    drug = lines.loc[keep, ["v", "psn_i", "item_i", "day"]]
     first = drug.groupby(["psn_i", "item_i"])["day"].min().rename("first").reset_index()
     ph = hit.loc[pharmacy, ["sv", "ov", "begndate"]].reset_index(names="pair")
     bought = ph.merge(drug[["v", "psn_i", "item_i"]], left_on="ov", right_on="v")

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.common import Signals, concat_evidence, day_text, evidence, listing, num_text
+from features.common import (
+    Signals,
+    concat_evidence,
+    day_text,
+    evidence,
+    group_cumsum,
+    listing,
+    num_text,
+    sort_order,
+)
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
 from features.frames import PersonFrames, days_between
@@ -129,20 +138,27 @@ def presence_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         ev.append(evidence(Level.VISIT, "cl_overlapping_stay_flag", P, vis.index, text, idt))
 
     # a break with the person's own history
-    order = visits.sort_values(["psn_i", "first_setl_time"])
-    prior = order.groupby("psn_i", sort=False).cumcount()
-    city = order["admdvs"].astype("string").str[:4].fillna("?")
+    psn = visits["psn_i"].to_numpy()
+    order = sort_order(psn, visits["first_setl_time"].to_numpy())
+    p = psn[order]
+    prior = group_cumsum(p, np.ones(len(p), dtype=np.int64)) - 1
+    city, _ = pd.factorize(visits["admdvs"].astype("string").str[:4].fillna("?"))
     kind = np.select(
-        [order["is_stay"], order["is_pharmacy"], order["is_emergency"]],
-        ["stay", "pharmacy", "emergency"],
-        "outpatient",
+        [visits["is_stay"], visits["is_pharmacy"], visits["is_emergency"]], [0, 1, 2], 3
     )
-    new_city = ~pd.DataFrame({"p": order["psn_i"], "c": city}).duplicated().to_numpy()
-    new_kind = ~pd.DataFrame({"p": order["psn_i"], "k": kind}).duplicated().to_numpy()
-    enough = (prior >= s.history_min_prior_visits).to_numpy()
-    brk = pd.Series((new_city.astype(float) + new_kind.astype(float)) * enough, index=order.index)
-    out["cl_history_break"] = brk.reindex(visits.index).astype("float64")
+    new_city = _first_of_pair(p, city[order])
+    new_kind = _first_of_pair(p, kind[order])
+    enough = prior >= s.history_min_prior_visits
+    brk = np.zeros(nv)
+    brk[order] = (new_city.astype(float) + new_kind.astype(float)) * enough
+    out["cl_history_break"] = brk
     return Signals(out, concat_evidence(ev))
+
+
+def _first_of_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether each row is the first with its (a, b) pair of non-negative integer codes."""
+    width = int(b.max()) + 1 if len(b) else 1
+    return ~pd.Series(a.astype(np.int64) * width + b).duplicated().to_numpy()
 
 
 def death_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:

@@ -119,6 +119,19 @@ def sort_order(*keys: np.ndarray) -> np.ndarray:
     return np.lexsort(labels)
 
 
+def group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Running sum of integer ``values`` within runs of equal ``groups`` (rows sorted by
+    group): ``Series(values).groupby(groups).cumsum()`` for sorted groups."""
+    values = np.asarray(values)
+    total = np.cumsum(values)
+    if len(values) == 0:
+        return total
+    groups = np.asarray(groups)
+    start = np.r_[True, groups[1:] != groups[:-1]]
+    before = (total - values)[start]  # the running total where each group starts
+    return total - np.repeat(before, np.diff(np.r_[np.flatnonzero(start), len(values)]))
+
+
 def day_text(days: pd.Series) -> pd.Series:
     """Dates as ``yyyy-MM-dd`` text."""
     return pd.to_datetime(days).dt.strftime("%Y-%m-%d").astype("string")
@@ -126,11 +139,12 @@ def day_text(days: pd.Series) -> pd.Series:
 
 def num_text(values: pd.Series, decimals: int = 0) -> pd.Series:
     """Numbers as text with a fixed number of decimals."""
-    return (
-        pd.Series(np.round(np.asarray(values, dtype="float64"), decimals), index=values.index)
-        .map((f"{{:.{decimals}f}}").format)
-        .astype("string")
-    )
+    rounded = np.round(np.asarray(values, dtype="float64"), decimals)
+    # formatted once per distinct value (by bit pattern, so -0.0 keeps its sign)
+    codes, distinct = pd.factorize(rounded.view(np.int64))
+    form = f"{{:.{decimals}f}}".format
+    text = pd.array([form(x) for x in distinct.view(np.float64)], dtype="string")
+    return pd.Series(text.take(codes), index=values.index, dtype="string")
 
 
 def first_rows(keys: np.ndarray, max_items: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,9 +11,11 @@ from features.common import (
     day_text,
     evidence,
     first_rows,
+    group_cumsum,
     listing,
     num_text,
     robust_z,
+    sort_order,
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
@@ -21,6 +23,11 @@ from features.frames import DAY, PersonFrames, days_between
 from features.population import Population
 
 P = Pattern.OVER_PRESCRIPTION
+_DRUG_LINE_COLUMNS = (
+    *("v", "psn_i", "day", "item", "item_i", "cnt", "prd_days"),
+    *("max_prd_days", "max_daily_cnt"),
+)
+"""The fee-line columns the drug signals read."""
 
 
 def _drug_lines(pf: PersonFrames) -> pd.DataFrame:
@@ -32,16 +39,19 @@ def _build_drug_lines(pf: PersonFrames) -> pd.DataFrame:
     lines = pf.lines
     stay = pf.visits["is_stay"].to_numpy()[lines["v"].to_numpy()]
     keep = lines["is_drug"].to_numpy() & ~stay & (lines["prd_days"].fillna(0).to_numpy() > 0)
-    return lines.loc[keep]
+    return lines.loc[keep, [c for c in lines.columns if c in _DRUG_LINE_COLUMNS]]
 
 
 def supply_limits(pf: PersonFrames, s: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
     """The supply limit (days) of each visit by its kind, and why, per the national rules:
     ordinary 7, emergency 3, chronic 28 (84 for a stable chronic patient), pharmacy."""
     visits = pf.visits
-    order = visits.sort_values(["psn_i", "first_setl_time"])
-    chronic_seen = order["is_chronic"].astype(int).groupby(order["psn_i"]).cumsum()
-    stable = (order["is_chronic"] & (chronic_seen > 1)).reindex(visits.index).to_numpy(bool)
+    psn = visits["psn_i"].to_numpy()
+    order = sort_order(psn, visits["first_setl_time"].to_numpy())
+    chronic = visits["is_chronic"].to_numpy(bool)[order]
+    chronic_seen = group_cumsum(psn[order], chronic.astype(np.int64))
+    stable = np.zeros(len(visits), dtype=bool)
+    stable[order] = chronic & (chronic_seen > 1)
     limit = np.select(
         [
             visits["is_emergency"].to_numpy(),
@@ -83,15 +93,14 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     limit_v, why_v = supply_limits(pf, s)
     v = dl["v"].to_numpy()
     limit = limit_v[v]
-    why = why_v[v].astype(object)
+    lower = np.zeros(len(dl), dtype=bool)
     if "max_prd_days" in dl:
         item_max = dl["max_prd_days"].to_numpy(dtype="float64")
         lower = item_max < limit
         limit = np.where(lower, item_max, limit)
-        why = np.where(lower, "catalogue limit of the item", why)
     excess = dl["prd_days"].to_numpy() - limit
     over = excess > 0
-    hit = dl.loc[over]
+    hit = dl.loc[over, ["v", "item", "prd_days"]]
     count = np.bincount(hit["v"].to_numpy(), minlength=len(visits)).astype("float64")
     worst = np.zeros(len(visits))
     ratio = pd.Series((dl["prd_days"].to_numpy() / limit)[over]).groupby(v[over]).max()
@@ -104,6 +113,8 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         # the text of the listed lines only (many lines can be over the limit)
         first, totals = first_rows(hit["v"].to_numpy(), s.evidence_max_items)
         shown = hit.loc[first]
+        at = np.flatnonzero(over)[first]
+        why = np.where(lower[at], "catalogue limit of the item", why_v[v[at]].astype(object))
         item = (
             "item "
             + shown["item"]
@@ -112,7 +123,7 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             + " days supplied, limit "
             + num_text(pd.Series(limit[over][first], index=shown.index))
             + " ("
-            + pd.Series(why[over][first], index=shown.index).astype("string")
+            + pd.Series(why, index=shown.index).astype("string")
             + ")"
         )
         ev.append(
