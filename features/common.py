@@ -103,6 +103,24 @@ def _arrow_strings(values: pd.Index | pd.Series) -> bool:
     return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
+def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame.drop_duplicates(columns)`` through integer codes of each column (one hash per
+    value rather than per row of tuples); ``frame`` itself when no row repeats (callers
+    must not modify the result)."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    span = 1  # key < span
+    for c in columns:
+        codes, uniques = pd.factorize(frame[c])  # missing values: -1, all alike
+        width = len(uniques) + 1
+        if span > np.iinfo(np.int64).max // width:
+            key, distinct = pd.factorize(key)
+            span = len(distinct)
+        key = key * width + codes + 1
+        span *= width
+    repeated = pd.Series(key).duplicated().to_numpy()
+    return frame.loc[~repeated] if repeated.any() else frame
+
+
 def sort_order(*keys: np.ndarray) -> np.ndarray:
     """The row order ``DataFrame.sort_values`` gives for several numeric, boolean or
     datetime64 columns (ascending, missing last, stable), without pandas' detour through a

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from features.common import unique_ints
+from features.common import positions, unique_ints
 from settlements.dataset import Dataset
 from settlements.schema import INPATIENT_MED_TYPES
 
@@ -120,7 +120,7 @@ def _physician_links(dataset: Dataset) -> pd.DataFrame:
     setl = pd.Index(s["setl_id"].astype("string"))
     inst_code, inst_names = pd.factorize(s["fixmedins_code"].astype("string"))
     fees = dataset.fee_details
-    position = setl.get_indexer(pd.Index(fees["setl_id"].astype("string")))
+    position = positions(setl, fees["setl_id"].astype("string"))
     doctors = [fees["bilg_dr_codg"].astype("string")]
     insts = [np.where(position >= 0, inst_code[position], -1)]
     if "atddr_no" in s:
