@@ -10,6 +10,7 @@ from features.common import (
     concat_evidence,
     day_text,
     evidence,
+    first_occurrence,
     group_cumsum,
     listing,
     num_text,
@@ -158,7 +159,7 @@ def presence_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
 def _first_of_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Whether each row is the first with its (a, b) pair of non-negative integer codes."""
     width = int(b.max()) + 1 if len(b) else 1
-    return ~pd.Series(a.astype(np.int64) * width + b).duplicated().to_numpy()
+    return first_occurrence(a.astype(np.int64) * width + b)
 
 
 def death_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:

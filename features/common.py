@@ -74,6 +74,42 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
+def factorize_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of an integer array (codes numbered in order of first appearance,
+    and the distinct values in that order), sort-based: pandas' hash table is slow on
+    millions of distinct wide keys, which a stable sort of mostly ordered rows is not."""
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.intp), values.copy()
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]]
+    first = order[new]  # each distinct value's first row (the sort is stable)
+    by_appearance = np.argsort(first, kind="stable")
+    code_of = np.empty(len(first), dtype=np.intp)
+    code_of[by_appearance] = np.arange(len(first))
+    codes = np.empty(len(values), dtype=np.intp)
+    codes[order] = code_of[np.cumsum(new) - 1]
+    return codes, ordered[new][by_appearance]
+
+
+def first_occurrence(values: np.ndarray) -> np.ndarray:
+    """Whether each integer is the first of its value (``~Series(values).duplicated()``)."""
+    values = np.asarray(values)
+    out = np.zeros(len(values), dtype=bool)
+    if len(values):
+        order = np.argsort(values, kind="stable")
+        ordered = values[order]
+        out[order[np.r_[True, ordered[1:] != ordered[:-1]]]] = True
+    return out
+
+
+def by_codes(codes: np.ndarray, n: int) -> pd.Categorical:
+    """Group codes 0..n-1 (-1: none) as a grouper that pandas takes as they are
+    (``groupby(by_codes(...), observed=True)``) instead of hashing them once more."""
+    return pd.Categorical.from_codes(np.asarray(codes), categories=pd.RangeIndex(n))
+
+
 def isin_ints(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Whether each integer of ``values`` is among ``keys`` (``np.isin``, sort-based)."""
     values = np.asarray(values)
@@ -110,14 +146,19 @@ def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     key = np.zeros(len(frame), dtype=np.int64)
     span = 1  # key < span
     for c in columns:
-        codes, uniques = pd.factorize(frame[c])  # missing values: -1, all alike
-        width = len(uniques) + 1
+        values = frame[c].to_numpy() if frame[c].dtype.kind in "iu" else None
+        if values is not None and len(values):
+            codes = values.astype(np.int64) - int(values.min())
+            width = int(codes.max()) + 2
+        else:
+            codes, uniques = pd.factorize(frame[c])  # missing values: -1, all alike
+            width = len(uniques) + 1
         if span > np.iinfo(np.int64).max // width:
-            key, distinct = pd.factorize(key)
+            key, distinct = factorize_ints(key)
             span = len(distinct)
         key = key * width + codes + 1
         span *= width
-    repeated = pd.Series(key).duplicated().to_numpy()
+    repeated = ~first_occurrence(key)
     return frame.loc[~repeated] if repeated.any() else frame
 
 

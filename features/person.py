@@ -17,7 +17,9 @@ import pandas as pd
 
 from features.common import (
     Signals,
+    by_codes,
     concat_evidence,
+    factorize_ints,
     isin_ints,
     positions,
     stable_hash,
@@ -218,7 +220,7 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     width = max(len(doc_names), 1) + 1
     line_pair = lines["v"].to_numpy()[has_doc].astype(np.int64) * width + doc_codes[has_doc]
     # (visit, doctor) pairs numbered in order of their first line, as groupby(sort=False)
-    pair_i, pair = pd.factorize(line_pair)
+    pair_i, pair = factorize_ints(line_pair)
     amounts = pd.DataFrame(
         {
             "aux_amt": amt[has_doc],
@@ -226,7 +228,7 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
             "aux_hv_drug_amt": (amt * hv)[has_doc],
         }
     )
-    sums = amounts.groupby(pair_i, sort=False).sum()
+    sums = amounts.groupby(by_codes(pair_i, len(pair)), sort=False, observed=True).sum()
     per = pd.DataFrame({"v": pair // width, "d": pair % width})
     for c in amounts.columns:
         per[c] = sums[c].to_numpy()
