@@ -38,7 +38,8 @@ def restricted_item_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     restricted = np.zeros(len(lines), dtype=bool)
     for c in cols:
         restricted |= lines[c].notna().to_numpy(bool)
-    rl = lines.loc[restricted]
+    used = ("v", "day", "item", "setl_id", "feedetl_sn", *cols)
+    rl = lines.loc[restricted, list(used)]
     v = rl["v"].to_numpy()
     gend = visits["gend"].astype("string").to_numpy(dtype=object)[v]
     brdy = visits["brdy"].to_numpy()[v]
@@ -204,7 +205,7 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             (~visits["is_stay"] & visits["lat"].notna() & visits["lon"].notna()).to_numpy()
         )
     )
-    pts = pts.sort_values(["psn_i", "first_setl_time"])
+    pts = pts.take(sort_order(pts["psn_i"].to_numpy(), pts["first_setl_time"].to_numpy()))
     prev = pts.groupby("psn_i", sort=False).shift(1)
     lat1, lon1 = np.radians(prev["lat"].to_numpy(float)), np.radians(prev["lon"].to_numpy(float))
     lat2, lon2 = np.radians(pts["lat"].to_numpy(float)), np.radians(pts["lon"].to_numpy(float))

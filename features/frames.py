@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.common import positions
+from features.common import positions, sort_order
 from settlements.errors import InputError
 from settlements.schema import (
     CHRONIC_MED_TYPES,
@@ -209,7 +209,10 @@ def _settlement_frame(settlements: pd.DataFrame) -> pd.DataFrame:
     if "atddr_no" not in setl:
         setl["atddr_no"] = pd.Series(pd.NA, index=setl.index, dtype="string")
     setl["atddr_no"] = _string(setl["atddr_no"])
-    return setl.sort_values(["mdtrt_id", "is_refund", "setl_time"], kind="stable")
+    # sort_values(["mdtrt_id", "is_refund", "setl_time"]) without a categorical per column
+    visit, distinct = pd.factorize(setl["mdtrt_id"], sort=True)
+    visit = np.where(visit < 0, len(distinct), visit)  # missing ids last
+    return setl.take(sort_order(visit, setl["is_refund"].to_numpy(), setl["setl_time"].to_numpy()))
 
 
 def _visit_frame(

@@ -19,7 +19,7 @@ from features.common import (
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames, days_between
+from features.frames import DAY, PersonFrames, days_between, items
 from features.population import Population
 
 P = Pattern.OVER_PRESCRIPTION
@@ -170,10 +170,12 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
     """One row per (person, drug, visit): the fill's day and days supplied, in time order."""
     dl = _drug_lines(pf)
     fills = dl.groupby(["psn_i", "item_i", "v"], sort=False).agg(
-        day=("day", "min"), supply=("prd_days", "sum"), item=("item", "first")
+        day=("day", "min"), supply=("prd_days", "sum")
     )
-    fills = fills.reset_index().sort_values(["psn_i", "item_i", "day", "v"])
-    return fills
+    fills = fills.reset_index()
+    fills["item"] = items(pf).array.take(fills["item_i"].to_numpy(), allow_fill=True)
+    order = sort_order(*(fills[c].to_numpy() for c in ("psn_i", "item_i", "day", "v")))
+    return fills.take(order)
 
 
 def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
@@ -221,7 +223,10 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """Days of one drug supplied across institutions against the days elapsed (person)."""
     visits = pf.visits
     fills = _fills(pf)
-    fills = fills.assign(inst=visits["fixmedins_code"].to_numpy()[fills["v"].to_numpy()])
+    institution, _ = pd.factorize(visits["fixmedins_code"])
+    fills = fills[["psn_i", "item_i", "v", "day", "supply"]].assign(
+        inst=institution[fills["v"].to_numpy()]
+    )
     g = fills.groupby(["psn_i", "item_i"], sort=False)
     per = g.agg(
         n=("v", "size"),
@@ -230,14 +235,14 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         supply=("supply", "sum"),
         last_supply=("supply", "last"),
         n_inst=("inst", "nunique"),
-        item=("item", "first"),
         v=("v", "first"),
     )
     per = per.loc[per["n"] >= 2].reset_index()
     elapsed = days_between(per["last"], per["first"]).clip(lower=1)
     per["ratio"] = (per["supply"] - per["last_supply"]) / elapsed
-    per["psn_no"] = visits["psn_no"].to_numpy()[per["v"].to_numpy()]
-    top = per.sort_values("ratio", ascending=False).drop_duplicates("psn_no").set_index("psn_no")
+    top = per.sort_values("ratio", ascending=False).drop_duplicates("psn_i")
+    top = top.set_index(pd.Index(visits["psn_no"].array.take(top["v"].to_numpy()), name="psn_no"))
+    top["item"] = items(pf).array.take(top["item_i"].to_numpy(), allow_fill=True)
     persons = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
     out = pd.DataFrame(index=persons)
     out["op_stockpile_ratio"] = top["ratio"].reindex(persons).fillna(0).astype("float64")
