@@ -46,13 +46,21 @@ def evidence(
     return pd.DataFrame(
         {
             "subject_type": pd.array([level.value] * n, dtype="string"),
-            "subject_id": pd.array(np.asarray(subject_ids, dtype=object), dtype="string"),
+            "subject_id": _string_array(subject_ids),
             "feature": pd.array([feature] * n, dtype="string"),
             "pattern": pd.array([pattern.value] * n, dtype="string"),
-            "explanation": pd.array(np.asarray(explanation, dtype=object), dtype="string"),
-            "evidence": pd.array(np.asarray(ids, dtype=object), dtype="string"),
+            "explanation": _string_array(explanation),
+            "evidence": _string_array(ids),
         }
     )
+
+
+def _string_array(values: pd.Series | pd.Index) -> pd.api.extensions.ExtensionArray:
+    """Values as a ``string`` array, positionally; Arrow strings without a detour through
+    Python objects."""
+    if isinstance(values, (pd.Series, pd.Index)) and _arrow_strings(values):
+        return pd.array(values.array, dtype="string")
+    return pd.array(np.asarray(values, dtype=object), dtype="string")
 
 
 def concat_evidence(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -193,7 +201,12 @@ def group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def day_text(days: pd.Series) -> pd.Series:
     """Dates as ``yyyy-MM-dd`` text."""
-    return pd.to_datetime(days).dt.strftime("%Y-%m-%d").astype("string")
+    stamps = pd.to_datetime(days)
+    # formatted once per distinct date (a few hundred among millions of rows)
+    codes, distinct = pd.factorize(stamps)
+    text = pd.Series(distinct).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    lookup = pd.array(np.append(text, None), dtype="string")  # position -1 (NaT): missing
+    return pd.Series(lookup.take(codes), index=stamps.index, name=stamps.name, dtype="string")
 
 
 def num_text(values: pd.Series, decimals: int = 0) -> pd.Series:
@@ -231,31 +244,31 @@ def listing(
 ) -> pd.Series:
     """Join ``text`` per key (in order of appearance), keeping the first ``max_items`` and
     counting the rest (``totals``: each row's count of rows with its key, when the rows
-    were already cut with ``first_rows``). Vectorised over rows: the only loop is over the
-    ``max_items`` ranks."""
+    were already cut with ``first_rows``). Vectorised: Arrow joins each key's texts."""
     codes, uniques = pd.factorize(np.asarray(keys))
     if len(codes) == 0:
         return pd.Series(dtype="string")
-    values = np.asarray(pd.Series(text).astype("string").fillna("").to_numpy(dtype=object))
+    values = pa.array(pd.Series(text).astype("string").fillna("").array)
     order = np.argsort(codes, kind="stable")
     grouped = codes[order]
-    values = values[order]
     start = np.r_[0, np.flatnonzero(np.diff(grouped)) + 1]
     counts = np.diff(np.r_[start, len(grouped)])
     rank = np.arange(len(grouped)) - np.repeat(start, counts)
-    group = np.repeat(np.arange(len(start)), counts)
-    joined = np.full(len(start), "", dtype=object)
-    for r in range(min(max_items, int(counts.max()))):
-        at = rank == r
-        head = values[at] if r == 0 else sep + values[at]
-        joined[group[at]] = joined[group[at]] + head
+    # each key's first max_items texts as one Arrow list, joined by Arrow
+    shown = values.take(pa.array(order[rank < max_items]))
+    offsets = np.r_[0, np.cumsum(np.minimum(counts, max(max_items, 0)))]
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), shown.cast(pa.large_string()))
+    joined = pc.binary_join(lists, pa.scalar(sep, pa.large_string()))
     if totals is not None:
         counts = np.asarray(totals)[order][start]
     more = counts - max_items
-    tail = np.where(more > 0, np.char.add(" … and ", more.astype(str)).astype(object), "")
-    joined = joined + np.where(more > 0, tail + " more", "")
+    tail = np.full(len(start), "", dtype=object)
+    tail[more > 0] = [f" … and {n} more" for n in more[more > 0]]
+    joined = pc.binary_join_element_wise(
+        joined, pa.array(tail, pa.large_string()), pa.scalar("", pa.large_string())
+    )
     index = pd.Index(np.asarray(uniques)[grouped[start]])
-    return pd.Series(joined, index=index, dtype="string")
+    return pd.Series(pd.array(joined, dtype="string"), index=index)
 
 
 def robust_z(
