@@ -172,18 +172,35 @@ def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def sort_order(*keys: np.ndarray) -> np.ndarray:
     """The row order ``DataFrame.sort_values`` gives for several numeric, boolean or
-    datetime64 columns (ascending, missing last, stable), without pandas' detour through a
-    categorical of each datetime column."""
-    labels = []
-    for key in reversed(keys):
-        values = np.asarray(key)
-        if values.dtype.kind in "mM":
-            missing = np.isnat(values)
-            values = values.view(np.int64)
-            if missing.any():
-                values = np.where(missing, np.iinfo(np.int64).max, values)
-        labels.append(values)
-    return np.lexsort(labels)
+    datetime64 columns (ascending, missing last, stable).
+
+    The columns are packed into one integer key (each as its offset from its minimum, or
+    its rank among its distinct values) and argsorted once: several times faster than
+    ``np.lexsort``, and than pandas' detour through a categorical of each datetime column.
+    """
+    if not keys:
+        raise ValueError("sort_order needs at least one key")
+    packed = np.zeros(len(keys[0]), dtype=np.int64)
+    span = 1  # packed < span
+    for key in keys:
+        codes, width = _order_codes(np.asarray(key))
+        if span > np.iinfo(np.int64).max // width:
+            packed, distinct = factorize_ints(packed)  # keep the order: rank the key so far
+            ranks = np.argsort(np.argsort(distinct, kind="stable"), kind="stable")
+            packed, span = ranks[packed], len(distinct)
+        packed = packed * width + codes
+        span *= width
+    return np.argsort(packed, kind="stable")
+
+
+def _order_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Order-preserving codes 0..width-1 of a column (missing values last) and the width."""
+    if values.dtype.kind in "biu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low < 2**40:
+            return values.astype(np.int64) - low, high - low + 1
+    codes, distinct = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(distinct), codes).astype(np.int64), len(distinct) + 1
 
 
 def group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
