@@ -187,9 +187,13 @@ def daily_cost_signals(pop: Population, s: FeatureSettings) -> Signals:
     daily = st["medfee"] / st["stay_days"]
     group = st["chapter"].astype(str) + "|" + st["hosp_lv"].astype(str)
     ratio = peer_ratio(daily, group, s.peer_min_group_size)
-    out["bh_daily_cost_peer_ratio"] = ratio.reindex(visits.index).astype("float64")
+    peer = np.full(len(visits), np.nan)
+    peer[stay] = ratio.to_numpy(dtype="float64")  # st: the stays, in visit order
+    out["bh_daily_cost_peer_ratio"] = peer
     cheap = (ratio <= s.cheap_stay_cost_ratio) & (st["stay_days"] >= s.long_stay_min_days)
-    out["bh_cheap_long_stay_flag"] = cheap.reindex(visits.index, fill_value=False).astype(bool)
+    cheap_stay = np.zeros(len(visits), dtype=bool)
+    cheap_stay[stay] = cheap.to_numpy(dtype=bool)
+    out["bh_cheap_long_stay_flag"] = cheap_stay
     ev: list[pd.DataFrame] = []
     if cheap.any():
         vis = st.loc[cheap]

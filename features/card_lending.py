@@ -230,9 +230,9 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     )
     both = pd.concat([pairs, pairs.rename(columns={"v": "pv", "pv": "v"})], ignore_index=True)
     both = both.loc[both["v"].notna() & both["pv"].notna()]
-    top = both.sort_values("speed", ascending=False).drop_duplicates("v")
+    fastest = both["speed"].groupby(both["v"].astype("int64").to_numpy()).max()
     value = np.zeros(len(visits))
-    value[top["v"].astype("int64").to_numpy()] = top["speed"].to_numpy()
+    value[fastest.index.to_numpy()] = fastest.to_numpy()
     out["cl_travel_speed_kmh"] = value
     out["cl_impossible_travel_flag"] = value > s.max_travel_speed_kmh
     ev: list[pd.DataFrame] = []
@@ -279,8 +279,8 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
 def frequency_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """The person's busiest month against the person's usual monthly visits."""
     visits = pf.visits
-    month = visits["first_setl_time"].dt.year * 12 + visits["first_setl_time"].dt.month
-    per = pd.DataFrame({"p": visits["psn_no"].to_numpy(), "m": month.to_numpy()})
+    month = _month_number(visits["first_setl_time"])
+    per = pd.DataFrame({"p": visits["psn_no"].array, "m": month})
     counts = per.groupby(["p", "m"]).size().rename("n").reset_index()
     g = counts.groupby("p")
     span = (g["m"].max() - g["m"].min() + 1).astype(float)
@@ -313,6 +313,15 @@ def frequency_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         ids = "psn_no=" + f.index.to_series().astype("string") + "; month=" + month_txt
         ev.append(evidence(Level.PERSON, "cl_frequency_jump_flag", P, f.index, text, ids))
     return Signals(out, concat_evidence(ev))
+
+
+def _month_number(times: pd.Series) -> np.ndarray:
+    """``year * 12 + month`` of each time (int32, as ``dt.year`` and ``dt.month`` give)."""
+    stamps = times.to_numpy()
+    if np.isnat(stamps).any():
+        return (times.dt.year * 12 + times.dt.month).to_numpy()
+    months = stamps.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    return (months + 1970 * 12 + 1).astype(np.int32)
 
 
 def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, pd.Series]:

@@ -13,6 +13,7 @@ from features.common import (
     isin_ints,
     listing,
     num_text,
+    positions,
     unique_ints,
 )
 from features.config import FeatureSettings
@@ -171,7 +172,9 @@ def outpatient_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     op["max_amount"] = grp["amount"].transform("max")
     per_visit = op.groupby("mdtrt_id")["n_same_day"].max()
     out = pd.DataFrame(index=visits.index)
-    n = per_visit.reindex(visits.index).fillna(0).clip(lower=0).astype("float64")
+    at = positions(per_visit.index, visits.index)
+    most = per_visit.to_numpy(dtype="float64")
+    n = np.where(at >= 0, most[at] if len(most) else 0.0, 0.0).clip(min=0)
     out["sb_same_day_outpatient_settlements"] = n
     hit = op.loc[
         (op["n_same_day"] >= s.split_outpatient_min_settlements)
