@@ -15,6 +15,7 @@ from features.common import (
     listing,
     num_text,
     sort_order,
+    unique_ints,
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
@@ -324,19 +325,38 @@ def _month_number(times: pd.Series) -> np.ndarray:
     return (months + 1970 * 12 + 1).astype(np.int32)
 
 
-def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, pd.Series]:
+def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, np.ndarray]:
     """Distinct persons per (institution, time window), with the institution's usual
-    window, and each visit's window."""
+    window, in institution and window order; and each visit's row of it (-1: none).
+
+    Counted on integer codes of institution, window and person (distinct triples by a
+    sort) rather than by a group-by on strings."""
     visits = pop.visits
     window = pd.Timedelta(minutes=s.card_burst_window_minutes)
     bucket = visits["first_setl_time"].dt.floor(window)
-    per = pd.DataFrame(
-        {"i": visits["fixmedins_code"].to_numpy(), "b": bucket.to_numpy(), "p": visits["psn_no"]}
+    inst, inst_names = pd.factorize(visits["fixmedins_code"], sort=True)
+    when, windows = pd.factorize(bucket, sort=True)
+    person, persons = pd.factorize(visits["psn_no"])
+    width, depth = max(len(windows), 1), max(len(persons), 1)
+    ok = (inst >= 0) & (when >= 0)
+    group = inst.astype(np.int64) * width + when
+    groups = unique_ints(group[ok])  # sorted: the order of a group-by on (i, b)
+    seen = ok & (person >= 0)
+    triples = unique_ints(group[seen] * depth + person[seen])
+    n = np.bincount(np.searchsorted(groups, triples // depth), minlength=len(groups))
+    frame = pd.DataFrame(
+        {
+            "i": np.asarray(inst_names, dtype=object)[groups // width],
+            "b": np.asarray(windows)[groups % width],
+            "n": n.astype(np.int64),
+        }
     )
-    n = per.groupby(["i", "b"])["p"].nunique().rename("n").reset_index()
-    n["usual"] = n.groupby("i")["n"].transform("median").clip(lower=1)
-    n["burst"] = (n["n"] >= s.card_burst_min_persons) & (n["n"] / n["usual"] >= s.card_burst_ratio)
-    return n, bucket
+    frame["usual"] = frame.groupby("i")["n"].transform("median").clip(lower=1)
+    frame["burst"] = (frame["n"] >= s.card_burst_min_persons) & (
+        frame["n"] / frame["usual"] >= s.card_burst_ratio
+    )
+    row = np.where(ok, np.searchsorted(groups, group), -1)
+    return frame, row
 
 
 def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
@@ -376,11 +396,14 @@ def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
 def card_burst_visit_signals(pop: Population, s: FeatureSettings) -> Signals:
     """Visits settled inside a burst of many persons' cards at their institution."""
     visits = pop.visits
-    n, bucket = _bursts(pop, s)
-    key = pd.MultiIndex.from_arrays([visits["fixmedins_code"].to_numpy(), bucket.to_numpy()])
-    table = n.set_index(["i", "b"])
-    size = table["n"].reindex(key).to_numpy(dtype="float64")
-    burst = table["burst"].reindex(key).fillna(False).to_numpy(bool)
+    n, row = _bursts(pop, s)
+    found = row >= 0
+    at = np.where(found, row, 0)
+    size = np.full(len(visits), np.nan)
+    burst = np.zeros(len(visits), dtype=bool)
+    if len(n):
+        size = np.where(found, n["n"].to_numpy(dtype="float64")[at], np.nan)
+        burst = found & n["burst"].to_numpy(bool)[at]
     out = pd.DataFrame(index=visits.index)
     out["cl_burst_window_persons"] = size
     out["cl_card_burst_visit_flag"] = burst
