@@ -76,10 +76,26 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
     Sort-based: numpy 2's hash-based ``np.unique`` (also inside ``np.isin``) is about a
     hundred times slower than a sort on millions of wide integer keys.
     """
-    ordered = np.sort(np.asarray(values), kind="stable")
+    values = np.asarray(values)
+    low, span = _dense_range(values)
+    if span:  # keys in a narrow range: mark them instead of sorting
+        present = np.zeros(span, dtype=bool)
+        present[values - low] = True
+        return (np.flatnonzero(present) + low).astype(values.dtype)
+    ordered = np.sort(values, kind="stable")
     if len(ordered) < 2:
         return ordered
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+
+
+def _dense_range(values: np.ndarray) -> tuple[int, int]:
+    """(minimum, width) of integer values that span at most a few times their count (a
+    presence mask of that width is cheaper than a sort); width 0 otherwise."""
+    if values.dtype.kind not in "iu" or len(values) < 1024:
+        return 0, 0
+    low, high = int(values.min()), int(values.max())
+    width = high - low + 1
+    return (low, width) if width <= 4 * len(values) else (0, 0)
 
 
 def factorize_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +137,13 @@ def by_codes(codes: np.ndarray, n: int) -> pd.Categorical:
 def isin_ints(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Whether each integer of ``values`` is among ``keys`` (``np.isin``, sort-based)."""
     values = np.asarray(values)
-    ordered = np.sort(np.asarray(keys))
+    keys = np.asarray(keys)
+    low, span = _dense_range(np.r_[keys, values] if len(keys) else keys)
+    if span:
+        present = np.zeros(span, dtype=bool)
+        present[keys - low] = True
+        return present[values - low]
+    ordered = np.sort(keys)
     if len(ordered) == 0:
         return np.zeros(len(values), dtype=bool)
     at = np.searchsorted(ordered, values).clip(max=len(ordered) - 1)
@@ -142,6 +164,21 @@ def positions(index: pd.Index | pd.Series, keys: pd.Index | pd.Series) -> np.nda
     return pd.Index(index).get_indexer(pd.Index(keys))
 
 
+def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``keys.map(table)`` (missing where a key is not in ``table``'s unique index), with
+    Arrow string keys looked up by ``positions``, for a table of Arrow strings or numpy
+    datetimes (other tables: ``map`` itself, whose result type varies with the keys')."""
+    arrow = _arrow_strings(keys) and _arrow_strings(table.index) and table.index.is_unique
+    if arrow and _arrow_strings(table):
+        taken = table.array.take(positions(table.index, keys), allow_fill=True)
+    elif arrow and table.dtype.kind == "M" and isinstance(table.dtype, np.dtype):
+        at = positions(table.index, keys)
+        taken = pd.api.extensions.take(table.to_numpy(), at, allow_fill=True)
+    else:
+        return keys.map(table)
+    return pd.Series(taken, index=keys.index, name=keys.name)
+
+
 def _arrow_strings(values: pd.Index | pd.Series) -> bool:
     dtype = values.dtype
     return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
@@ -151,6 +188,20 @@ def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``frame.drop_duplicates(columns)`` through integer codes of each column (one hash per
     value rather than per row of tuples); ``frame`` itself when no row repeats (callers
     must not modify the result)."""
+    repeated = ~first_occurrence(_row_key(frame, columns))
+    return frame.loc[~repeated] if repeated.any() else frame
+
+
+def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Which rows share their values of ``columns`` with another row:
+    ``frame.duplicated(columns, keep=False)`` through integer codes of each column."""
+    codes, _ = factorize_ints(_row_key(frame, columns))
+    return np.bincount(codes)[codes] > 1 if len(codes) else np.zeros(0, dtype=bool)
+
+
+def _row_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One integer per row, equal for rows with equal values of ``columns`` (missing values
+    alike, as in ``duplicated``)."""
     key = np.zeros(len(frame), dtype=np.int64)
     span = 1  # key < span
     for c in columns:
@@ -166,8 +217,7 @@ def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             span = len(distinct)
         key = key * width + codes + 1
         span *= width
-    repeated = ~first_occurrence(key)
-    return frame.loc[~repeated] if repeated.any() else frame
+    return key
 
 
 def sort_order(*keys: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from features.common import positions, unique_ints
+from features.common import lookup, positions, repeated_rows, unique_ints
 from settlements.dataset import Dataset
 from settlements.schema import INPATIENT_MED_TYPES
 
@@ -337,7 +337,7 @@ def count_claims_after_death(dataset: Dataset, settings: ProviderNetworkSettings
     index = _institutions(dataset)
     if "dead_date" in persons:
         death = persons.set_index(persons["psn_no"].astype("string"))["dead_date"]
-        died = s["psn_no"].astype("string").map(death[~death.index.duplicated()])
+        died = lookup(s["psn_no"].astype("string"), death[~death.index.duplicated()])
     else:
         died = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     after = (s["begndate"] > died).fillna(False).astype("float64")
@@ -401,7 +401,7 @@ def measure_code_diversity(dataset: Dataset, settings: ProviderNetworkSettings) 
         "string"
     )
     setl_inst = s[["setl_id", "fixmedins_code"]].astype("string").set_index("setl_id")
-    surgery = surgery.assign(inst=surgery["setl_id"].map(setl_inst["fixmedins_code"]))
+    surgery = surgery.assign(inst=lookup(surgery["setl_id"], setl_inst["fixmedins_code"]))
     per_setl = surgery.groupby(["inst", "setl_id"]).size()
     sg = surgery.groupby("inst")
     return _frame(
@@ -436,7 +436,7 @@ def count_repeated_claims(dataset: Dataset, settings: ProviderNetworkSettings) -
             "fee": s["medfee_sumamt"].astype("float64"),
         }
     )
-    repeated = key.duplicated(keep=False).astype("float64")
+    repeated = pd.Series(repeated_rows(key, list(key.columns)), index=key.index).astype("float64")
     stays = _stays(dataset).sort_values(["inst", "psn_no", "begndate"], kind="stable")
     previous_end = stays.groupby(["inst", "psn_no"])["enddate"].shift()
     gap = (stays["begndate"] - previous_end).dt.days
@@ -467,19 +467,19 @@ def profile_patients(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.
     persons = persons.set_index(persons["psn_no"].astype("string"))
     psn = s["psn_no"].astype("string")
     inst = s["fixmedins_code"].astype("string")
-    birth = psn.map(persons["brdy"])
+    birth = lookup(psn, persons["brdy"])
     age = ((s["begndate"] - birth).dt.days / 365.25).astype("float64")
-    male = (psn.map(persons["gend"].astype("string")) == "1").fillna(False).astype("float64")
+    male = (lookup(psn, persons["gend"].astype("string")) == "1").fillna(False).astype("float64")
     deceased = (
-        psn.map(persons["dead_date"]).notna()
+        lookup(psn, persons["dead_date"]).notna()
         if "dead_date" in persons
         else pd.Series(False, index=s.index)
     ).astype("float64")
     institutions = dataset.institutions.drop_duplicates("fixmedins_code")
     located = institutions.set_index(institutions["fixmedins_code"].astype("string"))["admdvs"]
     digits = settings.peer_region_digits
-    home = psn.map(persons["insuplc_admdvs"].astype("string")).str[:digits]
-    away = (home != inst.map(located.astype("string")).str[:digits]).fillna(False)
+    home = lookup(psn, persons["insuplc_admdvs"].astype("string")).str[:digits]
+    away = (home != lookup(inst, located.astype("string")).str[:digits]).fillna(False)
     return _frame(
         index,
         {
