@@ -128,10 +128,35 @@ def first_occurrence(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def by_codes(codes: np.ndarray, n: int) -> pd.Categorical:
-    """Group codes 0..n-1 (-1: none) as a grouper that pandas takes as they are
-    (``groupby(by_codes(...), observed=True)``) instead of hashing them once more."""
-    return pd.Categorical.from_codes(np.asarray(codes), categories=pd.RangeIndex(n))
+def group_sums(codes: np.ndarray, columns: list[np.ndarray], n: int) -> list[np.ndarray]:
+    """Sums of each float column per group ``codes`` 0..n-1 (-1: none), bit for bit as a
+    pandas group-by sum gives them (which adds a group's values in row order from 0.0 with
+    Kahan compensation, skipping NaN). For groups of one or two values that is plain
+    addition, done here at once; larger groups are left to pandas."""
+    codes = np.asarray(codes)
+    sums = []
+    for column in columns:
+        values = np.asarray(column, dtype="float64")
+        keep = (codes >= 0) & ~np.isnan(values)
+        sums.append(_group_sum(codes[keep], values[keep], n))
+    return sums
+
+
+def _group_sum(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    counts = np.bincount(codes, minlength=n)
+    order = np.argsort(codes, kind="stable")
+    start = np.r_[0, np.cumsum(counts)[:-1]].astype(np.intp)
+    total = np.zeros(n)
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in pandas
+        some = counts >= 1
+        total[some] = 0.0 + values[order[start[some]]]
+        two = counts == 2
+        total[two] = total[two] + values[order[start[two] + 1]]
+    many = counts[codes] > 2
+    if many.any():
+        sums = pd.Series(values[many]).groupby(codes[many]).sum()
+        total[sums.index.to_numpy()] = sums.to_numpy()
+    return total
 
 
 def isin_ints(values: np.ndarray, keys: np.ndarray) -> np.ndarray:

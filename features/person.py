@@ -17,9 +17,9 @@ import pandas as pd
 
 from features.common import (
     Signals,
-    by_codes,
     concat_evidence,
     factorize_ints,
+    group_sums,
     isin_ints,
     positions,
     stable_hash,
@@ -221,17 +221,15 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     line_pair = lines["v"].to_numpy()[has_doc].astype(np.int64) * width + doc_codes[has_doc]
     # (visit, doctor) pairs numbered in order of their first line, as groupby(sort=False)
     pair_i, pair = factorize_ints(line_pair)
-    amounts = pd.DataFrame(
-        {
-            "aux_amt": amt[has_doc],
-            "aux_drug_amt": (amt * drug)[has_doc],
-            "aux_hv_drug_amt": (amt * hv)[has_doc],
-        }
-    )
-    sums = amounts.groupby(by_codes(pair_i, len(pair)), sort=False, observed=True).sum()
+    amounts = {
+        "aux_amt": amt[has_doc],
+        "aux_drug_amt": (amt * drug)[has_doc],
+        "aux_hv_drug_amt": (amt * hv)[has_doc],
+    }
+    sums = group_sums(pair_i, list(amounts.values()), len(pair))
     per = pd.DataFrame({"v": pair // width, "d": pair % width})
-    for c in amounts.columns:
-        per[c] = sums[c].to_numpy()
+    for c, total in zip(amounts, sums, strict=True):
+        per[c] = total
     on_drug = drug[has_doc]
     key, n_items = _basket(
         pair_i[on_drug], lines["item_i"].to_numpy()[has_doc][on_drug], item_hashes(pf), len(pair)
