@@ -213,18 +213,18 @@ def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``frame.drop_duplicates(columns)`` through integer codes of each column (one hash per
     value rather than per row of tuples); ``frame`` itself when no row repeats (callers
     must not modify the result)."""
-    repeated = ~first_occurrence(_row_key(frame, columns))
+    repeated = ~first_occurrence(row_key(frame, columns))
     return frame.loc[~repeated] if repeated.any() else frame
 
 
 def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Which rows share their values of ``columns`` with another row:
     ``frame.duplicated(columns, keep=False)`` through integer codes of each column."""
-    codes, _ = factorize_ints(_row_key(frame, columns))
+    codes, _ = factorize_ints(row_key(frame, columns))
     return np.bincount(codes)[codes] > 1 if len(codes) else np.zeros(0, dtype=bool)
 
 
-def _row_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+def row_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """One integer per row, equal for rows with equal values of ``columns`` (missing values
     alike, as in ``duplicated``)."""
     key = np.zeros(len(frame), dtype=np.int64)

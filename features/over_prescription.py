@@ -10,11 +10,14 @@ from features.common import (
     concat_evidence,
     day_text,
     evidence,
+    factorize_ints,
     first_rows,
     group_cumsum,
+    group_sums,
     listing,
     num_text,
     robust_z,
+    row_key,
     sort_order,
 )
 from features.config import FeatureSettings
@@ -169,10 +172,20 @@ def _fills(pf: PersonFrames) -> pd.DataFrame:
 def _build_fills(pf: PersonFrames) -> pd.DataFrame:
     """One row per (person, drug, visit): the fill's day and days supplied, in time order."""
     dl = _drug_lines(pf)
-    fills = dl.groupby(["psn_i", "item_i", "v"], sort=False).agg(
-        day=("day", "min"), supply=("prd_days", "sum")
-    )
-    fills = fills.reset_index()
+    keys = ["psn_i", "item_i", "v"]
+    day = dl["day"].to_numpy()
+    if np.isnat(day).any():
+        fills = dl.groupby(keys, sort=False).agg(day=("day", "min"), supply=("prd_days", "sum"))
+        fills = fills.reset_index()
+    else:
+        # the group-by of (person, drug, visit), on the fill's integer code
+        fill, first = factorize_ints(row_key(dl, keys))
+        order = np.argsort(fill, kind="stable")
+        start = np.r_[0, np.cumsum(np.bincount(fill, minlength=len(first)))[:-1]]
+        at = order[start] if len(fill) else np.zeros(0, dtype=np.intp)
+        fills = pd.DataFrame({c: dl[c].to_numpy()[at].astype(np.int64) for c in keys})
+        fills["day"] = np.minimum.reduceat(day[order], start) if len(fill) else day[:0]
+        (fills["supply"],) = group_sums(fill, [dl["prd_days"].to_numpy()], len(first))
     fills["item"] = items(pf).array.take(fills["item_i"].to_numpy(), allow_fill=True)
     order = sort_order(*(fills[c].to_numpy() for c in ("psn_i", "item_i", "day", "v")))
     return fills.take(order)
