@@ -19,6 +19,7 @@ from features.common import (
     robust_z,
     row_key,
     sort_order,
+    unique_ints,
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
@@ -191,12 +192,31 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
     return fills.take(order)
 
 
+def _previous_fill(fills: pd.DataFrame) -> pd.DataFrame:
+    """Day, supply and visit of the previous fill of the same person and drug (fills are
+    in (person, drug, day) order): ``groupby(["psn_i", "item_i"]).shift(1)``."""
+    psn, item = fills["psn_i"].to_numpy(), fills["item_i"].to_numpy()
+    same = np.r_[False, (psn[1:] == psn[:-1]) & (item[1:] == item[:-1])]
+    day = fills["day"].to_numpy()
+    if len(day) == 0:
+        return fills[["day", "supply", "v"]].copy()
+    before = np.r_[day[:1], day[:-1]]
+    return pd.DataFrame(
+        {
+            "day": np.where(same, before, np.datetime64("NaT")).astype(day.dtype),
+            "supply": np.where(same, np.r_[np.nan, fills["supply"].to_numpy()[:-1]], np.nan),
+            "v": np.where(same, np.r_[np.nan, fills["v"].to_numpy()[:-1]], np.nan),
+        },
+        index=fills.index,
+    )
+
+
 def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """Refills of the same drug long before the previous supply runs out."""
     visits = pf.visits
     out = pd.DataFrame(index=visits.index)
     fills = _fills(pf)
-    prev = fills.groupby(["psn_i", "item_i"], sort=False)[["day", "supply", "v"]].shift(1)
+    prev = _previous_fill(fills)
     due = prev["day"] + prev["supply"] * (1 - s.refill_tolerance_share) * DAY
     early = (fills["day"] < due).fillna(False).to_numpy(bool)
     hit = fills.loc[early].assign(
@@ -232,6 +252,43 @@ def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     return Signals(out, concat_evidence(ev))
 
 
+def _per_drug(fills: pd.DataFrame) -> pd.DataFrame:
+    """Fills, supply and institutions per (person, drug) from the fills in (person, drug,
+    day) order: the group-by below, on the runs of each (person, drug)."""
+    day = fills["day"].to_numpy()
+    supply = fills["supply"].to_numpy(dtype="float64")
+    inst = fills["inst"].to_numpy()
+    if len(fills) == 0 or np.isnat(day).any() or np.isnan(supply).any() or (inst < 0).any():
+        return fills.groupby(["psn_i", "item_i"], sort=False).agg(
+            n=("v", "size"),
+            first=("day", "min"),
+            last=("day", "max"),
+            supply=("supply", "sum"),
+            last_supply=("supply", "last"),
+            n_inst=("inst", "nunique"),
+            v=("v", "first"),
+        )
+    psn, item = fills["psn_i"].to_numpy(), fills["item_i"].to_numpy()
+    start = np.flatnonzero(np.r_[True, (psn[1:] != psn[:-1]) | (item[1:] != item[:-1])])
+    counts = np.diff(np.r_[start, len(fills)])
+    group = np.repeat(np.arange(len(start)), counts)
+    width = int(inst.max()) + 1
+    places = unique_ints(group.astype(np.int64) * width + inst)
+    index = pd.MultiIndex.from_arrays([psn[start], item[start]], names=["psn_i", "item_i"])
+    return pd.DataFrame(
+        {
+            "n": counts.astype(np.int64),
+            "first": np.minimum.reduceat(day, start),
+            "last": np.maximum.reduceat(day, start),
+            "supply": group_sums(group, [supply], len(start))[0],
+            "last_supply": supply[start + counts - 1],
+            "n_inst": np.bincount(places // width, minlength=len(start)).astype(np.int64),
+            "v": fills["v"].to_numpy()[start].astype(np.int64),
+        },
+        index=index,
+    )
+
+
 def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """Days of one drug supplied across institutions against the days elapsed (person)."""
     visits = pf.visits
@@ -240,16 +297,7 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     fills = fills[["psn_i", "item_i", "v", "day", "supply"]].assign(
         inst=institution[fills["v"].to_numpy()]
     )
-    g = fills.groupby(["psn_i", "item_i"], sort=False)
-    per = g.agg(
-        n=("v", "size"),
-        first=("day", "min"),
-        last=("day", "max"),
-        supply=("supply", "sum"),
-        last_supply=("supply", "last"),
-        n_inst=("inst", "nunique"),
-        v=("v", "first"),
-    )
+    per = _per_drug(fills)
     per = per.loc[per["n"] >= 2].reset_index()
     elapsed = days_between(per["last"], per["first"]).clip(lower=1)
     per["ratio"] = (per["supply"] - per["last_supply"]) / elapsed
