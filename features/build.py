@@ -16,7 +16,13 @@ from collections.abc import Callable, Collection
 import numpy as np
 import pandas as pd
 
-from features.common import concat_evidence, distinct_rows, peer_groups, positions
+from features.common import (
+    concat_evidence,
+    distinct_rows,
+    peer_groups,
+    positions,
+    repeated_rows,
+)
 from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
 from features.person import PersonSignals, missing_needs, person_signals, skip_reason
@@ -400,7 +406,7 @@ def _combine_evidence(ev: pd.DataFrame) -> pd.DataFrame:
     if ev.empty:
         return ev.reset_index(drop=True)
     key = ["subject_type", "subject_id", "feature", "pattern"]
-    dup = ev.duplicated(key, keep=False)
+    dup = pd.Series(repeated_rows(ev, key), index=ev.index)
     if not dup.any():
         return ev.reset_index(drop=True)
     single = ev.loc[~dup]

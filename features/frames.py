@@ -149,6 +149,16 @@ def _chapters(codes: pd.Series) -> pd.Series:
     return out.fillna("?").replace("", "?").astype("string")
 
 
+def _midnight(times: pd.Series) -> pd.Series:
+    """``times.dt.normalize()``; for naive numpy datetimes by flooring to the day in numpy
+    (pandas' normalize is several times slower on millions of fee lines)."""
+    values = times.to_numpy()
+    if not (isinstance(times.dtype, np.dtype) and times.dtype.kind == "M"):
+        return times.dt.normalize()
+    day = values.astype("datetime64[D]").astype(values.dtype)  # NaT stays NaT
+    return pd.Series(day, index=times.index, name=times.name)
+
+
 def _string(series: pd.Series) -> pd.Series:
     """Codes as pandas strings; string columns (``str`` or ``string``) pass unconverted."""
     if isinstance(series.dtype, pd.StringDtype):
@@ -288,7 +298,7 @@ def _line_frame(
             "psn_i": visits["psn_i"].to_numpy()[v],
             "setl_id": _string(src["setl_id"]).array,
             "feedetl_sn": _string(src["feedetl_sn"]).array,
-            "day": pd.to_datetime(src["fee_ocur_time"]).dt.normalize().array,
+            "day": _midnight(pd.to_datetime(src["fee_ocur_time"])).array,
             "item": _string(src["hilist_code"]).array,
             "list_type": _string(src["list_type"]).array,
             "chrg": _string(src["med_chrgitm_type"]).array,
