@@ -209,6 +209,35 @@ def _arrow_strings(values: pd.Index | pd.Series) -> bool:
     return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
 
 
+def pair_counts(group: pd.Series, member: pd.Series, names: tuple[str, str, str]) -> pd.DataFrame:
+    """For each ordered pair of different members of a group, the number of groups they
+    share, sorted by the two members: what a self-merge of the (group, member) rows on
+    the group, without rows pairing a member with itself, counted by member pair gives,
+    on integer codes (rows missing either are left out)."""
+    g, _ = pd.factorize(group)
+    m, member_names = pd.factorize(member, sort=True)
+    ok = (g >= 0) & (m >= 0)
+    order = np.argsort(g[ok], kind="stable")
+    g, m = g[ok][order], m[ok][order]
+    start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, np.intp)
+    size = np.repeat(np.diff(np.r_[start, len(g)]), np.diff(np.r_[start, len(g)]))
+    row = np.repeat(np.arange(len(g)), size)  # each row once per row of its group
+    offset = np.arange(len(row)) - np.repeat(np.cumsum(size) - size, size)
+    other = np.repeat(np.repeat(start, np.diff(np.r_[start, len(g)])), size) + offset
+    differ = m[row] != m[other]
+    width = max(len(member_names), 1)
+    key = np.sort(m[row][differ].astype(np.int64) * width + m[other][differ])
+    new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    keys, counts = key[new], np.diff(np.r_[np.flatnonzero(new), len(key)])
+    return pd.DataFrame(
+        {
+            names[0]: member_names.take(keys // width),
+            names[1]: member_names.take(keys % width),
+            names[2]: counts.astype(np.int64),
+        }
+    )
+
+
 def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``frame.drop_duplicates(columns)`` through integer codes of each column (one hash per
     value rather than per row of tuples); ``frame`` itself when no row repeats (callers

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from features.common import lookup, positions, repeated_rows, unique_ints
+from features.common import lookup, pair_counts, positions, repeated_rows, unique_ints
 from settlements.dataset import Dataset
 from settlements.schema import INPATIENT_MED_TYPES
 
@@ -191,9 +191,8 @@ def count_shared_persons(dataset: Dataset, settings: ProviderNetworkSettings) ->
     pairs["elsewhere"] = per_person > 1
     g = pairs.groupby("inst")
     shared = pairs.loc[pairs["elsewhere"], ["psn_no", "inst"]]
-    edges = shared.merge(shared, on="psn_no", suffixes=("", "_other"))
-    edges = edges.loc[edges["inst"] != edges["inst_other"]]
-    weights = edges.groupby(["inst", "inst_other"]).size().rename("persons").reset_index()
+    # the self-merge of shared on psn_no, less self-pairs, counted by (inst, inst_other)
+    weights = pair_counts(shared["psn_no"], shared["inst"], ("inst", "inst_other", "persons"))
     size = pairs.groupby("inst")["n"].sum().astype("float64")
     weights["other_size"] = weights["inst_other"].map(size).astype("float64")
     weights["weighted"] = weights["persons"] * weights["other_size"]
