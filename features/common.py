@@ -129,33 +129,80 @@ def first_occurrence(values: np.ndarray) -> np.ndarray:
 
 
 def group_sums(codes: np.ndarray, columns: list[np.ndarray], n: int) -> list[np.ndarray]:
-    """Sums of each float column per group ``codes`` 0..n-1 (-1: none), bit for bit as a
-    pandas group-by sum gives them (which adds a group's values in row order from 0.0 with
-    Kahan compensation, skipping NaN). For groups of one or two values that is plain
-    addition, done here at once; larger groups are left to pandas."""
+    """Sums of each float column per group, bit for bit as pandas 3 sums a group-by whose
+    group ids are ``codes`` (0..n-1 in the group-by's order, -1: dropped).
+
+    pandas adds each group's values with ``np.add.reduceat`` when the ids are sorted and
+    the column has no NaN, and otherwise in row order from 0.0 with Kahan compensation,
+    skipping NaN. Both are repeated here without hashing the ids again: a Kahan sum of one
+    or two values is plain addition, larger groups take one vectorised step per rank.
+    """
     codes = np.asarray(codes)
+    monotonic = len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all())
+    rows = np.flatnonzero(codes >= 0)
+    order = rows if monotonic else rows[np.argsort(codes[rows], kind="stable")]
+    grouped = codes[order]
+    counts = np.bincount(grouped, minlength=n)
+    start = np.r_[0, np.cumsum(counts)[:-1]].astype(np.intp)
+    if len(counts) and counts.max() > _MAX_RANKS:  # pandas itself, on the same ids
+        return [_pandas_sums(codes, column, n) for column in columns]
     sums = []
     for column in columns:
-        values = np.asarray(column, dtype="float64")
-        keep = (codes >= 0) & ~np.isnan(values)
-        sums.append(_group_sum(codes[keep], values[keep], n))
+        values = np.asarray(column, dtype="float64")[order]
+        nan = np.isnan(values)
+        total = np.zeros(n)
+        some = counts > 0
+        if monotonic and not nan.any():
+            if some.any():
+                with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in pandas
+                    total[some] = np.add.reduceat(values, start[some])
+            sums.append(total)
+            continue
+        plain = counts <= 2
+        if nan.any():
+            plain &= np.bincount(grouped[nan], minlength=n) == 0
+        with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in pandas
+            one = plain & some
+            total[one] = 0.0 + values[start[one]]
+            two = plain & (counts == 2)
+            total[two] = total[two] + values[start[two] + 1]
+        rest = ~plain & some
+        if rest.any():
+            sub = rest[grouped]
+            rank = (np.arange(len(grouped)) - np.repeat(start, counts))[sub]
+            total[rest] = _kahan_sums(grouped[sub], rank, values[sub], n)[rest]
+        sums.append(total)
     return sums
 
 
-def _group_sum(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    counts = np.bincount(codes, minlength=n)
-    order = np.argsort(codes, kind="stable")
-    start = np.r_[0, np.cumsum(counts)[:-1]].astype(np.intp)
+_MAX_RANKS = 256
+"""Groups with more rows than this are summed by pandas (one numpy step per rank)."""
+
+
+def _pandas_sums(codes: np.ndarray, column: np.ndarray, n: int) -> np.ndarray:
+    sums = pd.Series(np.asarray(column, dtype="float64")).groupby(codes).sum()
+    sums = sums[sums.index >= 0]
     total = np.zeros(n)
-    with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in pandas
-        some = counts >= 1
-        total[some] = 0.0 + values[order[start[some]]]
-        two = counts == 2
-        total[two] = total[two] + values[order[start[two] + 1]]
-    many = counts[codes] > 2
-    if many.any():
-        sums = pd.Series(values[many]).groupby(codes[many]).sum()
-        total[sums.index.to_numpy()] = sums.to_numpy()
+    total[sums.index.to_numpy()] = sums.to_numpy()
+    return total
+
+
+def _kahan_sums(group: np.ndarray, rank: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """pandas' compensated group sum, one vectorised step per rank (rows in group order)."""
+    total = np.zeros(n)
+    compensation = np.zeros(n)
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(rank))]
+    with np.errstate(invalid="ignore"):
+        for r in range(len(bounds) - 1):
+            at = by_rank[bounds[r] : bounds[r + 1]]
+            at = at[~np.isnan(values[at])]
+            g, x = group[at], values[at]
+            y = x - compensation[g]
+            t = total[g] + y
+            c = (t - total[g]) - y
+            compensation[g] = np.where(np.isnan(c), 0.0, c)
+            total[g] = t
     return total
 
 
