@@ -141,36 +141,38 @@ def group_sums(codes: np.ndarray, columns: list[np.ndarray], n: int) -> list[np.
     monotonic = len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all())
     rows = np.flatnonzero(codes >= 0)
     order = rows if monotonic else rows[np.argsort(codes[rows], kind="stable")]
-    grouped = codes[order]
-    counts = np.bincount(grouped, minlength=n)
-    start = np.r_[0, np.cumsum(counts)[:-1]].astype(np.intp)
+    counts = np.bincount(codes[rows], minlength=n)
     if len(counts) and counts.max() > _MAX_RANKS:  # pandas itself, on the same ids
         return [_pandas_sums(codes, column, n) for column in columns]
+    start = np.r_[0, np.cumsum(counts)[:-1]].astype(np.intp)
+    some = counts > 0
+    first = order[start[some]]  # each group's first row
+    two = counts == 2
+    second = order[start[two] + 1]
     sums = []
     for column in columns:
-        values = np.asarray(column, dtype="float64")[order]
+        values = np.asarray(column, dtype="float64")
         nan = np.isnan(values)
         total = np.zeros(n)
-        some = counts > 0
         if monotonic and not nan.any():
             if some.any():
                 with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in pandas
-                    total[some] = np.add.reduceat(values, start[some])
+                    total[some] = np.add.reduceat(values[order], start[some])
             sums.append(total)
             continue
         plain = counts <= 2
         if nan.any():
-            plain &= np.bincount(grouped[nan], minlength=n) == 0
-        with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in pandas
-            one = plain & some
-            total[one] = 0.0 + values[start[one]]
-            two = plain & (counts == 2)
-            total[two] = total[two] + values[start[two] + 1]
+            plain &= np.bincount(codes[nan & (codes >= 0)], minlength=n) == 0
+        with np.errstate(invalid="ignore"):
+            total[some] = 0.0 + values[first]
+            total[two] = total[two] + values[second]
         rest = ~plain & some
         if rest.any():
-            sub = rest[grouped]
-            rank = (np.arange(len(grouped)) - np.repeat(start, counts))[sub]
-            total[rest] = _kahan_sums(grouped[sub], rank, values[sub], n)[rest]
+            sub = order[rest[codes[order]]]  # rows of the other groups, in group order
+            group = codes[sub]
+            begin = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+            rank = np.arange(len(sub)) - np.repeat(begin, np.diff(np.r_[begin, len(sub)]))
+            total[rest] = _kahan_sums(group, rank, values[sub], n)[rest]
         sums.append(total)
     return sums
 
