@@ -375,8 +375,8 @@ def day_text(days: pd.Series) -> pd.Series:
     # formatted once per distinct date (a few hundred among millions of rows)
     codes, distinct = pd.factorize(stamps)
     text = pd.Series(distinct).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
-    lookup = pd.array(np.append(text, None), dtype="string")  # position -1 (NaT): missing
-    return pd.Series(lookup.take(codes), index=stamps.index, name=stamps.name, dtype="string")
+    table = pd.array([*text, None], dtype="string")  # position -1 (NaT): missing
+    return pd.Series(table.take(codes), index=stamps.index, name=stamps.name, dtype="string")
 
 
 def num_text(values: pd.Series, decimals: int = 0) -> pd.Series:
