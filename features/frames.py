@@ -152,9 +152,9 @@ def _chapters(codes: pd.Series) -> pd.Series:
 def _midnight(times: pd.Series) -> pd.Series:
     """``times.dt.normalize()``; for naive numpy datetimes by flooring to the day in numpy
     (pandas' normalize is several times slower on millions of fee lines)."""
-    values = times.to_numpy()
     if not (isinstance(times.dtype, np.dtype) and times.dtype.kind == "M"):
         return times.dt.normalize()
+    values = times.to_numpy()
     day = values.astype("datetime64[D]").astype(values.dtype)  # NaT stays NaT
     return pd.Series(day, index=times.index, name=times.name)
 

@@ -175,9 +175,9 @@ def visit_profile(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     out["aux_line_amt"] = np.bincount(v, weights=amt, minlength=nv)
     high = amt * (lines["pric"].to_numpy() >= s.high_cost_item_unit_price)
     out["aux_high_cost_amt"] = np.bincount(v, weights=high, minlength=nv)
-    key, items = _basket(v, lines["item_i"].to_numpy(), item_hashes(pf), nv)
+    key, n_items = _basket(v, lines["item_i"].to_numpy(), item_hashes(pf), nv)
     out["aux_basket_key"] = key
-    out["aux_basket_items"] = items
+    out["aux_basket_items"] = n_items
     return out
 
 
