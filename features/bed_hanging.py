@@ -162,7 +162,11 @@ def _regular_medicine(pf: PersonFrames, hit: pd.DataFrame) -> np.ndarray:
     if not pharmacy.any():
         return np.zeros(len(hit), dtype=bool)
     lines = pf.lines
-    drug = lines.loc[lines["is_drug"].to_numpy(), ["v", "psn_i", "item_i", "day"]]
+    # the drug lines of the persons concerned only
+    concerned = hit["psn_i"].to_numpy()[pharmacy]
+    psn_i = lines["psn_i"].to_numpy()
+    keep = lines["is_drug"].to_numpy() & isin_ints(psn_i, concerned)
+    drug = lines.loc[keep, ["v", "psn_i", "item_i", "day"]]
     first = drug.groupby(["psn_i", "item_i"])["day"].min().rename("first").reset_index()
     ph = hit.loc[pharmacy, ["sv", "ov", "begndate"]].reset_index(names="pair")
     bought = ph.merge(drug[["v", "psn_i", "item_i"]], left_on="ov", right_on="v")
@@ -183,9 +187,13 @@ def daily_cost_signals(pop: Population, s: FeatureSettings) -> Signals:
     daily = st["medfee"] / st["stay_days"]
     group = st["chapter"].astype(str) + "|" + st["hosp_lv"].astype(str)
     ratio = peer_ratio(daily, group, s.peer_min_group_size)
-    out["bh_daily_cost_peer_ratio"] = ratio.reindex(visits.index).astype("float64")
+    peer = np.full(len(visits), np.nan)
+    peer[stay] = ratio.to_numpy(dtype="float64")  # st: the stays, in visit order
+    out["bh_daily_cost_peer_ratio"] = peer
     cheap = (ratio <= s.cheap_stay_cost_ratio) & (st["stay_days"] >= s.long_stay_min_days)
-    out["bh_cheap_long_stay_flag"] = cheap.reindex(visits.index, fill_value=False).astype(bool)
+    cheap_stay = np.zeros(len(visits), dtype=bool)
+    cheap_stay[stay] = cheap.to_numpy(dtype=bool)
+    out["bh_cheap_long_stay_flag"] = cheap_stay
     ev: list[pd.DataFrame] = []
     if cheap.any():
         vis = st.loc[cheap]

@@ -16,7 +16,13 @@ from collections.abc import Callable, Collection
 import numpy as np
 import pandas as pd
 
-from features.common import concat_evidence, peer_groups
+from features.common import (
+    concat_evidence,
+    distinct_rows,
+    peer_groups,
+    positions,
+    repeated_rows,
+)
 from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
 from features.person import PersonSignals, missing_needs, person_signals, skip_reason
@@ -163,7 +169,7 @@ def assemble(
     person_idx = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
     inst_idx = pop.institution_index
     doc_idx = pop.doctor_index
-    dv = pop.doctor_visits.drop_duplicates(["v", "doctor"])
+    dv = distinct_rows(pop.doctor_visits, ["v", "doctor"])
     every_visit = np.arange(len(visits))
     members = {
         Level.PERSON: (person_idx, _codes(person_idx, visits["psn_no"]), every_visit),
@@ -240,7 +246,7 @@ def population(
     """The ``Population`` the population stage reads, from the per-person output: doctor
     visits gain ``v``, the position of their visit in ``visits``. Peer groups of the
     institution and doctor levels are left empty when ``levels`` does not ask for them."""
-    visit_pos = ps.visits.index.get_indexer(pd.Index(ps.doctor_visits["mdtrt_id"]))
+    visit_pos = positions(ps.visits.index, ps.doctor_visits["mdtrt_id"])
     doctor_visits = ps.doctor_visits.assign(v=visit_pos)
     has_drug = np.zeros(len(ps.visits), dtype=bool)
     has_drug[visit_pos[ps.doctor_visits["aux_drug_amt"].to_numpy() != 0]] = True
@@ -269,7 +275,7 @@ def _pattern_flag(visits: pd.DataFrame, pattern: Pattern, built: set[str]) -> np
 
 def _codes(index: pd.Index, keys: pd.Series) -> np.ndarray:
     """Position in ``index`` of each key (every key is in the index)."""
-    return index.get_indexer(pd.Index(keys.astype("string")))
+    return positions(index, keys.astype("string"))
 
 
 def _aggregate(
@@ -370,7 +376,7 @@ def institution_peer_groups(visits: pd.DataFrame, s: FeatureSettings) -> pd.Seri
 def doctor_peer_groups(doctor_visits: pd.DataFrame, visits: pd.DataFrame) -> pd.Series:
     """Doctor peer group (specialty pattern): the diagnosis chapter most of the doctor's
     visits carry and the hospital level where most of them are (``K|3``)."""
-    dv = doctor_visits.drop_duplicates(["v", "doctor"])
+    dv = distinct_rows(doctor_visits, ["v", "doctor"])
     rows = dv["v"].to_numpy()
     doctor_codes, doctors = pd.factorize(dv["doctor"])
     chapter = _mode(doctor_codes, len(doctors), visits["chapter"].to_numpy(dtype=object)[rows])
@@ -400,7 +406,7 @@ def _combine_evidence(ev: pd.DataFrame) -> pd.DataFrame:
     if ev.empty:
         return ev.reset_index(drop=True)
     key = ["subject_type", "subject_id", "feature", "pattern"]
-    dup = ev.duplicated(key, keep=False)
+    dup = pd.Series(repeated_rows(ev, key), index=ev.index)
     if not dup.any():
         return ev.reset_index(drop=True)
     single = ev.loc[~dup]

@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.common import Signals, concat_evidence, day_text, evidence, listing, num_text
+from features.common import (
+    Signals,
+    concat_evidence,
+    day_text,
+    evidence,
+    first_occurrence,
+    group_cumsum,
+    listing,
+    num_text,
+    sort_order,
+    unique_ints,
+)
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
 from features.frames import PersonFrames, days_between
@@ -28,7 +39,8 @@ def restricted_item_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     restricted = np.zeros(len(lines), dtype=bool)
     for c in cols:
         restricted |= lines[c].notna().to_numpy(bool)
-    rl = lines.loc[restricted]
+    used = ("v", "day", "item", "setl_id", "feedetl_sn", *cols)
+    rl = lines.loc[restricted, list(used)]
     v = rl["v"].to_numpy()
     gend = visits["gend"].astype("string").to_numpy(dtype=object)[v]
     brdy = visits["brdy"].to_numpy()[v]
@@ -129,20 +141,27 @@ def presence_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         ev.append(evidence(Level.VISIT, "cl_overlapping_stay_flag", P, vis.index, text, idt))
 
     # a break with the person's own history
-    order = visits.sort_values(["psn_i", "first_setl_time"])
-    prior = order.groupby("psn_i", sort=False).cumcount()
-    city = order["admdvs"].astype("string").str[:4].fillna("?")
+    psn = visits["psn_i"].to_numpy()
+    order = sort_order(psn, visits["first_setl_time"].to_numpy())
+    p = psn[order]
+    prior = group_cumsum(p, np.ones(len(p), dtype=np.int64)) - 1
+    city, _ = pd.factorize(visits["admdvs"].astype("string").str[:4].fillna("?"))
     kind = np.select(
-        [order["is_stay"], order["is_pharmacy"], order["is_emergency"]],
-        ["stay", "pharmacy", "emergency"],
-        "outpatient",
+        [visits["is_stay"], visits["is_pharmacy"], visits["is_emergency"]], [0, 1, 2], 3
     )
-    new_city = ~pd.DataFrame({"p": order["psn_i"], "c": city}).duplicated().to_numpy()
-    new_kind = ~pd.DataFrame({"p": order["psn_i"], "k": kind}).duplicated().to_numpy()
-    enough = (prior >= s.history_min_prior_visits).to_numpy()
-    brk = pd.Series((new_city.astype(float) + new_kind.astype(float)) * enough, index=order.index)
-    out["cl_history_break"] = brk.reindex(visits.index).astype("float64")
+    new_city = _first_of_pair(p, city[order])
+    new_kind = _first_of_pair(p, kind[order])
+    enough = prior >= s.history_min_prior_visits
+    brk = np.zeros(nv)
+    brk[order] = (new_city.astype(float) + new_kind.astype(float)) * enough
+    out["cl_history_break"] = brk
     return Signals(out, concat_evidence(ev))
+
+
+def _first_of_pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether each row is the first with its (a, b) pair of non-negative integer codes."""
+    width = int(b.max()) + 1 if len(b) else 1
+    return first_occurrence(a.astype(np.int64) * width + b)
 
 
 def death_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
@@ -187,7 +206,7 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             (~visits["is_stay"] & visits["lat"].notna() & visits["lon"].notna()).to_numpy()
         )
     )
-    pts = pts.sort_values(["psn_i", "first_setl_time"])
+    pts = pts.take(sort_order(pts["psn_i"].to_numpy(), pts["first_setl_time"].to_numpy()))
     prev = pts.groupby("psn_i", sort=False).shift(1)
     lat1, lon1 = np.radians(prev["lat"].to_numpy(float)), np.radians(prev["lon"].to_numpy(float))
     lat2, lon2 = np.radians(pts["lat"].to_numpy(float)), np.radians(pts["lon"].to_numpy(float))
@@ -212,9 +231,9 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     )
     both = pd.concat([pairs, pairs.rename(columns={"v": "pv", "pv": "v"})], ignore_index=True)
     both = both.loc[both["v"].notna() & both["pv"].notna()]
-    top = both.sort_values("speed", ascending=False).drop_duplicates("v")
+    fastest = both["speed"].groupby(both["v"].astype("int64").to_numpy()).max()
     value = np.zeros(len(visits))
-    value[top["v"].astype("int64").to_numpy()] = top["speed"].to_numpy()
+    value[fastest.index.to_numpy()] = fastest.to_numpy()
     out["cl_travel_speed_kmh"] = value
     out["cl_impossible_travel_flag"] = value > s.max_travel_speed_kmh
     ev: list[pd.DataFrame] = []
@@ -261,8 +280,8 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
 def frequency_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """The person's busiest month against the person's usual monthly visits."""
     visits = pf.visits
-    month = visits["first_setl_time"].dt.year * 12 + visits["first_setl_time"].dt.month
-    per = pd.DataFrame({"p": visits["psn_no"].to_numpy(), "m": month.to_numpy()})
+    month = _month_number(visits["first_setl_time"])
+    per = pd.DataFrame({"p": visits["psn_no"].array, "m": month})
     counts = per.groupby(["p", "m"]).size().rename("n").reset_index()
     g = counts.groupby("p")
     span = (g["m"].max() - g["m"].min() + 1).astype(float)
@@ -297,19 +316,47 @@ def frequency_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     return Signals(out, concat_evidence(ev))
 
 
-def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, pd.Series]:
+def _month_number(times: pd.Series) -> np.ndarray:
+    """``year * 12 + month`` of each time (int32, as ``dt.year`` and ``dt.month`` give)."""
+    stamps = times.to_numpy()
+    if np.isnat(stamps).any():
+        return (times.dt.year * 12 + times.dt.month).to_numpy()
+    months = stamps.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    return (months + 1970 * 12 + 1).astype(np.int32)
+
+
+def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, np.ndarray]:
     """Distinct persons per (institution, time window), with the institution's usual
-    window, and each visit's window."""
+    window, in institution and window order; and each visit's row of it (-1: none).
+
+    Counted on integer codes of institution, window and person (distinct triples by a
+    sort) rather than by a group-by on strings."""
     visits = pop.visits
     window = pd.Timedelta(minutes=s.card_burst_window_minutes)
     bucket = visits["first_setl_time"].dt.floor(window)
-    per = pd.DataFrame(
-        {"i": visits["fixmedins_code"].to_numpy(), "b": bucket.to_numpy(), "p": visits["psn_no"]}
+    inst, inst_names = pd.factorize(visits["fixmedins_code"], sort=True)
+    when, windows = pd.factorize(bucket, sort=True)
+    person, persons = pd.factorize(visits["psn_no"])
+    width, depth = max(len(windows), 1), max(len(persons), 1)
+    ok = (inst >= 0) & (when >= 0)
+    group = inst.astype(np.int64) * width + when
+    groups = unique_ints(group[ok])  # sorted: the order of a group-by on (i, b)
+    seen = ok & (person >= 0)
+    triples = unique_ints(group[seen] * depth + person[seen])
+    n = np.bincount(np.searchsorted(groups, triples // depth), minlength=len(groups))
+    frame = pd.DataFrame(
+        {
+            "i": np.asarray(inst_names, dtype=object)[groups // width],
+            "b": np.asarray(windows)[groups % width],
+            "n": n.astype(np.int64),
+        }
     )
-    n = per.groupby(["i", "b"])["p"].nunique().rename("n").reset_index()
-    n["usual"] = n.groupby("i")["n"].transform("median").clip(lower=1)
-    n["burst"] = (n["n"] >= s.card_burst_min_persons) & (n["n"] / n["usual"] >= s.card_burst_ratio)
-    return n, bucket
+    frame["usual"] = frame.groupby("i")["n"].transform("median").clip(lower=1)
+    frame["burst"] = (frame["n"] >= s.card_burst_min_persons) & (
+        frame["n"] / frame["usual"] >= s.card_burst_ratio
+    )
+    row = np.where(ok, np.searchsorted(groups, group), -1)
+    return frame, row
 
 
 def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
@@ -349,11 +396,14 @@ def card_burst_signals(pop: Population, s: FeatureSettings) -> Signals:
 def card_burst_visit_signals(pop: Population, s: FeatureSettings) -> Signals:
     """Visits settled inside a burst of many persons' cards at their institution."""
     visits = pop.visits
-    n, bucket = _bursts(pop, s)
-    key = pd.MultiIndex.from_arrays([visits["fixmedins_code"].to_numpy(), bucket.to_numpy()])
-    table = n.set_index(["i", "b"])
-    size = table["n"].reindex(key).to_numpy(dtype="float64")
-    burst = table["burst"].reindex(key).fillna(False).to_numpy(bool)
+    n, row = _bursts(pop, s)
+    found = row >= 0
+    at = np.where(found, row, 0)
+    size = np.full(len(visits), np.nan)
+    burst = np.zeros(len(visits), dtype=bool)
+    if len(n):
+        size = np.where(found, n["n"].to_numpy(dtype="float64")[at], np.nan)
+        burst = found & n["burst"].to_numpy(bool)[at]
     out = pd.DataFrame(index=visits.index)
     out["cl_burst_window_persons"] = size
     out["cl_card_burst_visit_flag"] = burst

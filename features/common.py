@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.contract import EVIDENCE_COLUMNS, Level, Pattern
 
@@ -44,13 +46,21 @@ def evidence(
     return pd.DataFrame(
         {
             "subject_type": pd.array([level.value] * n, dtype="string"),
-            "subject_id": pd.array(np.asarray(subject_ids, dtype=object), dtype="string"),
+            "subject_id": _string_array(subject_ids),
             "feature": pd.array([feature] * n, dtype="string"),
             "pattern": pd.array([pattern.value] * n, dtype="string"),
-            "explanation": pd.array(np.asarray(explanation, dtype=object), dtype="string"),
-            "evidence": pd.array(np.asarray(ids, dtype=object), dtype="string"),
+            "explanation": _string_array(explanation),
+            "evidence": _string_array(ids),
         }
     )
+
+
+def _string_array(values: pd.Series | pd.Index) -> pd.api.extensions.ExtensionArray:
+    """Values as a ``string`` array, positionally; Arrow strings without a detour through
+    Python objects."""
+    if isinstance(values, (pd.Series, pd.Index)) and _arrow_strings(values):
+        return pd.array(values.array, dtype="string")
+    return pd.array(np.asarray(values, dtype=object), dtype="string")
 
 
 def concat_evidence(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -66,34 +76,317 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
     Sort-based: numpy 2's hash-based ``np.unique`` (also inside ``np.isin``) is about a
     hundred times slower than a sort on millions of wide integer keys.
     """
-    ordered = np.sort(np.asarray(values), kind="stable")
+    values = np.asarray(values)
+    low, span = _dense_range(values)
+    if span:  # keys in a narrow range: mark them instead of sorting
+        present = np.zeros(span, dtype=bool)
+        present[values - low] = True
+        return (np.flatnonzero(present) + low).astype(values.dtype)
+    ordered = np.sort(values, kind="stable")
     if len(ordered) < 2:
         return ordered
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
+def _dense_range(values: np.ndarray) -> tuple[int, int]:
+    """(minimum, width) of integer values that span at most a few times their count (a
+    presence mask of that width is cheaper than a sort); width 0 otherwise."""
+    if values.dtype.kind not in "iu" or len(values) < 1024:
+        return 0, 0
+    low, high = int(values.min()), int(values.max())
+    width = high - low + 1
+    return (low, width) if width <= 4 * len(values) else (0, 0)
+
+
+def factorize_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of an integer array (codes numbered in order of first appearance,
+    and the distinct values in that order), sort-based: pandas' hash table is slow on
+    millions of distinct wide keys, which a stable sort of mostly ordered rows is not."""
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.intp), values.copy()
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]]
+    first = order[new]  # each distinct value's first row (the sort is stable)
+    by_appearance = np.argsort(first, kind="stable")
+    code_of = np.empty(len(first), dtype=np.intp)
+    code_of[by_appearance] = np.arange(len(first))
+    codes = np.empty(len(values), dtype=np.intp)
+    codes[order] = code_of[np.cumsum(new) - 1]
+    return codes, ordered[new][by_appearance]
+
+
+def first_occurrence(values: np.ndarray) -> np.ndarray:
+    """Whether each integer is the first of its value (``~Series(values).duplicated()``)."""
+    values = np.asarray(values)
+    out = np.zeros(len(values), dtype=bool)
+    if len(values):
+        order = np.argsort(values, kind="stable")
+        ordered = values[order]
+        out[order[np.r_[True, ordered[1:] != ordered[:-1]]]] = True
+    return out
+
+
+def group_sums(codes: np.ndarray, columns: list[np.ndarray], n: int) -> list[np.ndarray]:
+    """Sums of each float column per group, bit for bit as pandas 3 sums a group-by whose
+    group ids are ``codes`` (0..n-1 in the group-by's order, -1: dropped).
+
+    pandas adds each group's values with ``np.add.reduceat`` when the ids are sorted and
+    the column has no NaN, and otherwise in row order from 0.0 with Kahan compensation,
+    skipping NaN. Both are repeated here without hashing the ids again: a Kahan sum of one
+    or two values is plain addition, larger groups take one vectorised step per rank.
+    """
+    codes = np.asarray(codes)
+    monotonic = len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all())
+    rows = np.flatnonzero(codes >= 0)
+    order = rows if monotonic else rows[np.argsort(codes[rows], kind="stable")]
+    counts = np.bincount(codes[rows], minlength=n)
+    if len(counts) and counts.max() > _MAX_RANKS:  # pandas itself, on the same ids
+        return [_pandas_sums(codes, column, n) for column in columns]
+    start = np.r_[0, np.cumsum(counts)[:-1]].astype(np.intp)
+    some = counts > 0
+    first = order[start[some]]  # each group's first row
+    two = counts == 2
+    second = order[start[two] + 1]
+    sums = []
+    for column in columns:
+        values = np.asarray(column, dtype="float64")
+        nan = np.isnan(values)
+        total = np.zeros(n)
+        if monotonic and not nan.any():
+            if some.any():
+                with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in pandas
+                    total[some] = np.add.reduceat(values[order], start[some])
+            sums.append(total)
+            continue
+        plain = counts <= 2
+        if nan.any():
+            plain &= np.bincount(codes[nan & (codes >= 0)], minlength=n) == 0
+        with np.errstate(invalid="ignore"):
+            total[some] = 0.0 + values[first]
+            total[two] = total[two] + values[second]
+        rest = ~plain & some
+        if rest.any():
+            sub = order[rest[codes[order]]]  # rows of the other groups, in group order
+            group = codes[sub]
+            begin = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+            rank = np.arange(len(sub)) - np.repeat(begin, np.diff(np.r_[begin, len(sub)]))
+            total[rest] = _kahan_sums(group, rank, values[sub], n)[rest]
+        sums.append(total)
+    return sums
+
+
+_MAX_RANKS = 256
+"""Groups with more rows than this are summed by pandas (one numpy step per rank)."""
+
+
+def _pandas_sums(codes: np.ndarray, column: np.ndarray, n: int) -> np.ndarray:
+    sums = pd.Series(np.asarray(column, dtype="float64")).groupby(codes).sum()
+    sums = sums[sums.index >= 0]
+    total = np.zeros(n)
+    total[sums.index.to_numpy()] = sums.to_numpy()
+    return total
+
+
+def _kahan_sums(group: np.ndarray, rank: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """pandas' compensated group sum, one vectorised step per rank (rows in group order)."""
+    total = np.zeros(n)
+    compensation = np.zeros(n)
+    by_rank = np.argsort(rank, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(rank))]
+    with np.errstate(invalid="ignore"):
+        for r in range(len(bounds) - 1):
+            at = by_rank[bounds[r] : bounds[r + 1]]
+            at = at[~np.isnan(values[at])]
+            g, x = group[at], values[at]
+            y = x - compensation[g]
+            t = total[g] + y
+            c = (t - total[g]) - y
+            compensation[g] = np.where(np.isnan(c), 0.0, c)
+            total[g] = t
+    return total
+
+
 def isin_ints(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Whether each integer of ``values`` is among ``keys`` (``np.isin``, sort-based)."""
     values = np.asarray(values)
-    ordered = np.sort(np.asarray(keys))
+    keys = np.asarray(keys)
+    low, span = _dense_range(np.r_[keys, values] if len(keys) else keys)
+    if span:
+        present = np.zeros(span, dtype=bool)
+        present[keys - low] = True
+        return present[values - low]
+    ordered = np.sort(keys)
     if len(ordered) == 0:
         return np.zeros(len(values), dtype=bool)
     at = np.searchsorted(ordered, values).clip(max=len(ordered) - 1)
     return ordered[at] == values
 
 
+def positions(index: pd.Index | pd.Series, keys: pd.Index | pd.Series) -> np.ndarray:
+    """Position of each key among the distinct values of ``index``, -1 when absent: what
+    ``index.get_indexer(keys)`` gives, missing keys matching a missing value.
+
+    Arrow strings are looked up with Arrow's hash table (``index_in``), several times
+    faster than pandas' engine, which first turns both sides into Python objects.
+    """
+    if _arrow_strings(index) and _arrow_strings(keys):
+        value_set = pa.array(pd.Index(index).array).cast(pa.large_string())
+        found = pc.index_in(pa.array(pd.Index(keys).array).cast(pa.large_string()), value_set)
+        return found.fill_null(-1).to_numpy().astype(np.intp)
+    return pd.Index(index).get_indexer(pd.Index(keys))
+
+
+def lookup(keys: pd.Series, table: pd.Series) -> pd.Series:
+    """``keys.map(table)`` (missing where a key is not in ``table``'s unique index), with
+    Arrow string keys looked up by ``positions``, for a table of Arrow strings or numpy
+    datetimes (other tables: ``map`` itself, whose result type varies with the keys')."""
+    arrow = _arrow_strings(keys) and _arrow_strings(table.index) and table.index.is_unique
+    if arrow and _arrow_strings(table):
+        taken = table.array.take(positions(table.index, keys), allow_fill=True)
+    elif arrow and table.dtype.kind == "M" and isinstance(table.dtype, np.dtype):
+        at = positions(table.index, keys)
+        taken = pd.api.extensions.take(table.to_numpy(), at, allow_fill=True)
+    else:
+        return keys.map(table)
+    return pd.Series(taken, index=keys.index, name=keys.name)
+
+
+def _arrow_strings(values: pd.Index | pd.Series) -> bool:
+    dtype = values.dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def pair_counts(group: pd.Series, member: pd.Series, names: tuple[str, str, str]) -> pd.DataFrame:
+    """For each ordered pair of different members of a group, the number of groups they
+    share, sorted by the two members: what a self-merge of the (group, member) rows on
+    the group, without rows pairing a member with itself, counted by member pair gives,
+    on integer codes (rows missing either are left out)."""
+    g, _ = pd.factorize(group)
+    m, member_names = pd.factorize(member, sort=True)
+    ok = (g >= 0) & (m >= 0)
+    order = np.argsort(g[ok], kind="stable")
+    g, m = g[ok][order], m[ok][order]
+    start = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, np.intp)
+    size = np.repeat(np.diff(np.r_[start, len(g)]), np.diff(np.r_[start, len(g)]))
+    row = np.repeat(np.arange(len(g)), size)  # each row once per row of its group
+    offset = np.arange(len(row)) - np.repeat(np.cumsum(size) - size, size)
+    other = np.repeat(np.repeat(start, np.diff(np.r_[start, len(g)])), size) + offset
+    differ = m[row] != m[other]
+    width = max(len(member_names), 1)
+    key = np.sort(m[row][differ].astype(np.int64) * width + m[other][differ])
+    new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    keys, counts = key[new], np.diff(np.r_[np.flatnonzero(new), len(key)])
+    return pd.DataFrame(
+        {
+            names[0]: member_names.take(keys // width),
+            names[1]: member_names.take(keys % width),
+            names[2]: counts.astype(np.int64),
+        }
+    )
+
+
+def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame.drop_duplicates(columns)`` through integer codes of each column (one hash per
+    value rather than per row of tuples); ``frame`` itself when no row repeats (callers
+    must not modify the result)."""
+    repeated = ~first_occurrence(row_key(frame, columns))
+    return frame.loc[~repeated] if repeated.any() else frame
+
+
+def repeated_rows(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Which rows share their values of ``columns`` with another row:
+    ``frame.duplicated(columns, keep=False)`` through integer codes of each column."""
+    codes, _ = factorize_ints(row_key(frame, columns))
+    return np.bincount(codes)[codes] > 1 if len(codes) else np.zeros(0, dtype=bool)
+
+
+def row_key(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One integer per row, equal for rows with equal values of ``columns`` (missing values
+    alike, as in ``duplicated``)."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    span = 1  # key < span
+    for c in columns:
+        values = frame[c].to_numpy() if frame[c].dtype.kind in "iu" else None
+        if values is not None and len(values):
+            codes = values.astype(np.int64) - int(values.min())
+            width = int(codes.max()) + 2
+        else:
+            codes, uniques = pd.factorize(frame[c])  # missing values: -1, all alike
+            width = len(uniques) + 1
+        if span > np.iinfo(np.int64).max // width:
+            key, distinct = factorize_ints(key)
+            span = len(distinct)
+        key = key * width + codes + 1
+        span *= width
+    return key
+
+
+def sort_order(*keys: np.ndarray) -> np.ndarray:
+    """The row order ``DataFrame.sort_values`` gives for several numeric, boolean or
+    datetime64 columns (ascending, missing last, stable).
+
+    The columns are packed into one integer key (each as its offset from its minimum, or
+    its rank among its distinct values) and argsorted once: several times faster than
+    ``np.lexsort``, and than pandas' detour through a categorical of each datetime column.
+    """
+    if not keys:
+        raise ValueError("sort_order needs at least one key")
+    packed = np.zeros(len(keys[0]), dtype=np.int64)
+    span = 1  # packed < span
+    for key in keys:
+        codes, width = _order_codes(np.asarray(key))
+        if span > np.iinfo(np.int64).max // width:
+            packed, distinct = factorize_ints(packed)  # keep the order: rank the key so far
+            ranks = np.argsort(np.argsort(distinct, kind="stable"), kind="stable")
+            packed, span = ranks[packed], len(distinct)
+        packed = packed * width + codes
+        span *= width
+    return np.argsort(packed, kind="stable")
+
+
+def _order_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Order-preserving codes 0..width-1 of a column (missing values last) and the width."""
+    if values.dtype.kind in "biu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low < 2**40:
+            return values.astype(np.int64) - low, high - low + 1
+    codes, distinct = pd.factorize(values, sort=True)
+    return np.where(codes < 0, len(distinct), codes).astype(np.int64), len(distinct) + 1
+
+
+def group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Running sum of integer ``values`` within runs of equal ``groups`` (rows sorted by
+    group): ``Series(values).groupby(groups).cumsum()`` for sorted groups."""
+    values = np.asarray(values)
+    total = np.cumsum(values)
+    if len(values) == 0:
+        return total
+    groups = np.asarray(groups)
+    start = np.r_[True, groups[1:] != groups[:-1]]
+    before = (total - values)[start]  # the running total where each group starts
+    return total - np.repeat(before, np.diff(np.r_[np.flatnonzero(start), len(values)]))
+
+
 def day_text(days: pd.Series) -> pd.Series:
     """Dates as ``yyyy-MM-dd`` text."""
-    return pd.to_datetime(days).dt.strftime("%Y-%m-%d").astype("string")
+    stamps = pd.to_datetime(days)
+    # formatted once per distinct date (a few hundred among millions of rows)
+    codes, distinct = pd.factorize(stamps)
+    text = pd.Series(distinct).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    table = pd.array([*text, None], dtype="string")  # position -1 (NaT): missing
+    return pd.Series(table.take(codes), index=stamps.index, name=stamps.name, dtype="string")
 
 
 def num_text(values: pd.Series, decimals: int = 0) -> pd.Series:
     """Numbers as text with a fixed number of decimals."""
-    return (
-        pd.Series(np.round(np.asarray(values, dtype="float64"), decimals), index=values.index)
-        .map((f"{{:.{decimals}f}}").format)
-        .astype("string")
-    )
+    rounded = np.round(np.asarray(values, dtype="float64"), decimals)
+    # formatted once per distinct value (by bit pattern, so -0.0 keeps its sign)
+    codes, distinct = pd.factorize(rounded.view(np.int64))
+    form = f"{{:.{decimals}f}}".format
+    text = pd.array([form(x) for x in distinct.view(np.float64)], dtype="string")
+    return pd.Series(text.take(codes), index=values.index, dtype="string")
 
 
 def first_rows(keys: np.ndarray, max_items: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,31 +414,31 @@ def listing(
 ) -> pd.Series:
     """Join ``text`` per key (in order of appearance), keeping the first ``max_items`` and
     counting the rest (``totals``: each row's count of rows with its key, when the rows
-    were already cut with ``first_rows``). Vectorised over rows: the only loop is over the
-    ``max_items`` ranks."""
+    were already cut with ``first_rows``). Vectorised: Arrow joins each key's texts."""
     codes, uniques = pd.factorize(np.asarray(keys))
     if len(codes) == 0:
         return pd.Series(dtype="string")
-    values = np.asarray(pd.Series(text).astype("string").fillna("").to_numpy(dtype=object))
+    values = pa.array(pd.Series(text).astype("string").fillna("").array)
     order = np.argsort(codes, kind="stable")
     grouped = codes[order]
-    values = values[order]
     start = np.r_[0, np.flatnonzero(np.diff(grouped)) + 1]
     counts = np.diff(np.r_[start, len(grouped)])
     rank = np.arange(len(grouped)) - np.repeat(start, counts)
-    group = np.repeat(np.arange(len(start)), counts)
-    joined = np.full(len(start), "", dtype=object)
-    for r in range(min(max_items, int(counts.max()))):
-        at = rank == r
-        head = values[at] if r == 0 else sep + values[at]
-        joined[group[at]] = joined[group[at]] + head
+    # each key's first max_items texts as one Arrow list, joined by Arrow
+    shown = values.take(pa.array(order[rank < max_items]))
+    offsets = np.r_[0, np.cumsum(np.minimum(counts, max(max_items, 0)))]
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), shown.cast(pa.large_string()))
+    joined = pc.binary_join(lists, pa.scalar(sep, pa.large_string()))
     if totals is not None:
         counts = np.asarray(totals)[order][start]
     more = counts - max_items
-    tail = np.where(more > 0, np.char.add(" … and ", more.astype(str)).astype(object), "")
-    joined = joined + np.where(more > 0, tail + " more", "")
+    tail = np.full(len(start), "", dtype=object)
+    tail[more > 0] = [f" … and {n} more" for n in more[more > 0]]
+    joined = pc.binary_join_element_wise(
+        joined, pa.array(tail, pa.large_string()), pa.scalar("", pa.large_string())
+    )
     index = pd.Index(np.asarray(uniques)[grouped[start]])
-    return pd.Series(joined, index=index, dtype="string")
+    return pd.Series(pd.array(joined, dtype="string"), index=index)
 
 
 def robust_z(

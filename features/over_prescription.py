@@ -10,17 +10,28 @@ from features.common import (
     concat_evidence,
     day_text,
     evidence,
+    factorize_ints,
     first_rows,
+    group_cumsum,
+    group_sums,
     listing,
     num_text,
     robust_z,
+    row_key,
+    sort_order,
+    unique_ints,
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames, days_between
+from features.frames import DAY, PersonFrames, days_between, items
 from features.population import Population
 
 P = Pattern.OVER_PRESCRIPTION
+_DRUG_LINE_COLUMNS = (
+    *("v", "psn_i", "day", "item", "item_i", "cnt", "prd_days"),
+    *("max_prd_days", "max_daily_cnt"),
+)
+"""The fee-line columns the drug signals read."""
 
 
 def _drug_lines(pf: PersonFrames) -> pd.DataFrame:
@@ -32,16 +43,19 @@ def _build_drug_lines(pf: PersonFrames) -> pd.DataFrame:
     lines = pf.lines
     stay = pf.visits["is_stay"].to_numpy()[lines["v"].to_numpy()]
     keep = lines["is_drug"].to_numpy() & ~stay & (lines["prd_days"].fillna(0).to_numpy() > 0)
-    return lines.loc[keep]
+    return lines.loc[keep, [c for c in lines.columns if c in _DRUG_LINE_COLUMNS]]
 
 
 def supply_limits(pf: PersonFrames, s: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
     """The supply limit (days) of each visit by its kind, and why, per the national rules:
     ordinary 7, emergency 3, chronic 28 (84 for a stable chronic patient), pharmacy."""
     visits = pf.visits
-    order = visits.sort_values(["psn_i", "first_setl_time"])
-    chronic_seen = order["is_chronic"].astype(int).groupby(order["psn_i"]).cumsum()
-    stable = (order["is_chronic"] & (chronic_seen > 1)).reindex(visits.index).to_numpy(bool)
+    psn = visits["psn_i"].to_numpy()
+    order = sort_order(psn, visits["first_setl_time"].to_numpy())
+    chronic = visits["is_chronic"].to_numpy(bool)[order]
+    chronic_seen = group_cumsum(psn[order], chronic.astype(np.int64))
+    stable = np.zeros(len(visits), dtype=bool)
+    stable[order] = chronic & (chronic_seen > 1)
     limit = np.select(
         [
             visits["is_emergency"].to_numpy(),
@@ -83,15 +97,14 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     limit_v, why_v = supply_limits(pf, s)
     v = dl["v"].to_numpy()
     limit = limit_v[v]
-    why = why_v[v].astype(object)
+    lower = np.zeros(len(dl), dtype=bool)
     if "max_prd_days" in dl:
         item_max = dl["max_prd_days"].to_numpy(dtype="float64")
         lower = item_max < limit
         limit = np.where(lower, item_max, limit)
-        why = np.where(lower, "catalogue limit of the item", why)
     excess = dl["prd_days"].to_numpy() - limit
     over = excess > 0
-    hit = dl.loc[over]
+    hit = dl.loc[over, ["v", "item", "prd_days"]]
     count = np.bincount(hit["v"].to_numpy(), minlength=len(visits)).astype("float64")
     worst = np.zeros(len(visits))
     ratio = pd.Series((dl["prd_days"].to_numpy() / limit)[over]).groupby(v[over]).max()
@@ -104,6 +117,8 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         # the text of the listed lines only (many lines can be over the limit)
         first, totals = first_rows(hit["v"].to_numpy(), s.evidence_max_items)
         shown = hit.loc[first]
+        at = np.flatnonzero(over)[first]
+        why = np.where(lower[at], "catalogue limit of the item", why_v[v[at]].astype(object))
         item = (
             "item "
             + shown["item"]
@@ -112,7 +127,7 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             + " days supplied, limit "
             + num_text(pd.Series(limit[over][first], index=shown.index))
             + " ("
-            + pd.Series(why[over][first], index=shown.index).astype("string")
+            + pd.Series(why, index=shown.index).astype("string")
             + ")"
         )
         ev.append(
@@ -158,11 +173,42 @@ def _fills(pf: PersonFrames) -> pd.DataFrame:
 def _build_fills(pf: PersonFrames) -> pd.DataFrame:
     """One row per (person, drug, visit): the fill's day and days supplied, in time order."""
     dl = _drug_lines(pf)
-    fills = dl.groupby(["psn_i", "item_i", "v"], sort=False).agg(
-        day=("day", "min"), supply=("prd_days", "sum"), item=("item", "first")
+    keys = ["psn_i", "item_i", "v"]
+    day = dl["day"].to_numpy()
+    if np.isnat(day).any():
+        fills = dl.groupby(keys, sort=False).agg(day=("day", "min"), supply=("prd_days", "sum"))
+        fills = fills.reset_index()
+    else:
+        # the group-by of (person, drug, visit), on the fill's integer code
+        fill, first = factorize_ints(row_key(dl, keys))
+        order = np.argsort(fill, kind="stable")
+        start = np.r_[0, np.cumsum(np.bincount(fill, minlength=len(first)))[:-1]]
+        at = order[start] if len(fill) else np.zeros(0, dtype=np.intp)
+        fills = pd.DataFrame({c: dl[c].to_numpy()[at].astype(np.int64) for c in keys})
+        fills["day"] = np.minimum.reduceat(day[order], start) if len(fill) else day[:0]
+        (fills["supply"],) = group_sums(fill, [dl["prd_days"].to_numpy()], len(first))
+    fills["item"] = items(pf).array.take(fills["item_i"].to_numpy(), allow_fill=True)
+    order = sort_order(*(fills[c].to_numpy() for c in ("psn_i", "item_i", "day", "v")))
+    return fills.take(order)
+
+
+def _previous_fill(fills: pd.DataFrame) -> pd.DataFrame:
+    """Day, supply and visit of the previous fill of the same person and drug (fills are
+    in (person, drug, day) order): ``groupby(["psn_i", "item_i"]).shift(1)``."""
+    psn, item = fills["psn_i"].to_numpy(), fills["item_i"].to_numpy()
+    same = np.r_[False, (psn[1:] == psn[:-1]) & (item[1:] == item[:-1])]
+    day = fills["day"].to_numpy()
+    if len(day) == 0:
+        return fills[["day", "supply", "v"]].copy()
+    before = np.r_[day[:1], day[:-1]]
+    return pd.DataFrame(
+        {
+            "day": np.where(same, before, np.datetime64("NaT")).astype(day.dtype),
+            "supply": np.where(same, np.r_[np.nan, fills["supply"].to_numpy()[:-1]], np.nan),
+            "v": np.where(same, np.r_[np.nan, fills["v"].to_numpy()[:-1]], np.nan),
+        },
+        index=fills.index,
     )
-    fills = fills.reset_index().sort_values(["psn_i", "item_i", "day", "v"])
-    return fills
 
 
 def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
@@ -170,7 +216,7 @@ def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     visits = pf.visits
     out = pd.DataFrame(index=visits.index)
     fills = _fills(pf)
-    prev = fills.groupby(["psn_i", "item_i"], sort=False)[["day", "supply", "v"]].shift(1)
+    prev = _previous_fill(fills)
     due = prev["day"] + prev["supply"] * (1 - s.refill_tolerance_share) * DAY
     early = (fills["day"] < due).fillna(False).to_numpy(bool)
     hit = fills.loc[early].assign(
@@ -206,27 +252,58 @@ def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     return Signals(out, concat_evidence(ev))
 
 
+def _per_drug(fills: pd.DataFrame) -> pd.DataFrame:
+    """Fills, supply and institutions per (person, drug) from the fills in (person, drug,
+    day) order: the group-by below, on the runs of each (person, drug)."""
+    day = fills["day"].to_numpy()
+    supply = fills["supply"].to_numpy(dtype="float64")
+    inst = fills["inst"].to_numpy()
+    if len(fills) == 0 or np.isnat(day).any() or np.isnan(supply).any() or (inst < 0).any():
+        return fills.groupby(["psn_i", "item_i"], sort=False).agg(
+            n=("v", "size"),
+            first=("day", "min"),
+            last=("day", "max"),
+            supply=("supply", "sum"),
+            last_supply=("supply", "last"),
+            n_inst=("inst", "nunique"),
+            v=("v", "first"),
+        )
+    psn, item = fills["psn_i"].to_numpy(), fills["item_i"].to_numpy()
+    start = np.flatnonzero(np.r_[True, (psn[1:] != psn[:-1]) | (item[1:] != item[:-1])])
+    counts = np.diff(np.r_[start, len(fills)])
+    group = np.repeat(np.arange(len(start)), counts)
+    width = int(inst.max()) + 1
+    places = unique_ints(group.astype(np.int64) * width + inst)
+    index = pd.MultiIndex.from_arrays([psn[start], item[start]], names=["psn_i", "item_i"])
+    return pd.DataFrame(
+        {
+            "n": counts.astype(np.int64),
+            "first": np.minimum.reduceat(day, start),
+            "last": np.maximum.reduceat(day, start),
+            "supply": group_sums(group, [supply], len(start))[0],
+            "last_supply": supply[start + counts - 1],
+            "n_inst": np.bincount(places // width, minlength=len(start)).astype(np.int64),
+            "v": fills["v"].to_numpy()[start].astype(np.int64),
+        },
+        index=index,
+    )
+
+
 def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """Days of one drug supplied across institutions against the days elapsed (person)."""
     visits = pf.visits
     fills = _fills(pf)
-    fills = fills.assign(inst=visits["fixmedins_code"].to_numpy()[fills["v"].to_numpy()])
-    g = fills.groupby(["psn_i", "item_i"], sort=False)
-    per = g.agg(
-        n=("v", "size"),
-        first=("day", "min"),
-        last=("day", "max"),
-        supply=("supply", "sum"),
-        last_supply=("supply", "last"),
-        n_inst=("inst", "nunique"),
-        item=("item", "first"),
-        v=("v", "first"),
+    institution, _ = pd.factorize(visits["fixmedins_code"])
+    fills = fills[["psn_i", "item_i", "v", "day", "supply"]].assign(
+        inst=institution[fills["v"].to_numpy()]
     )
+    per = _per_drug(fills)
     per = per.loc[per["n"] >= 2].reset_index()
     elapsed = days_between(per["last"], per["first"]).clip(lower=1)
     per["ratio"] = (per["supply"] - per["last_supply"]) / elapsed
-    per["psn_no"] = visits["psn_no"].to_numpy()[per["v"].to_numpy()]
-    top = per.sort_values("ratio", ascending=False).drop_duplicates("psn_no").set_index("psn_no")
+    top = per.sort_values("ratio", ascending=False).drop_duplicates("psn_i")
+    top = top.set_index(pd.Index(visits["psn_no"].array.take(top["v"].to_numpy()), name="psn_no"))
+    top["item"] = items(pf).array.take(top["item_i"].to_numpy(), allow_fill=True)
     persons = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
     out = pd.DataFrame(index=persons)
     out["op_stockpile_ratio"] = top["ratio"].reindex(persons).fillna(0).astype("float64")

@@ -15,10 +15,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.common import Signals, concat_evidence, isin_ints, stable_hash
+from features.common import (
+    Signals,
+    concat_evidence,
+    factorize_ints,
+    group_sums,
+    isin_ints,
+    positions,
+    stable_hash,
+    unique_ints,
+)
 from features.config import FeatureSettings
 from features.contract import Level
-from features.frames import PersonFrames, prepare
+from features.frames import PersonFrames, items, prepare
 from features.registry import SignalGroup, registry
 
 log = logging.getLogger(__name__)
@@ -127,8 +136,8 @@ def person_signals(
         (visit_parts if level == Level.VISIT else person_parts).append(result.values[names])
         evidence.append(result.evidence)
 
-    visits = pd.concat(
-        [pf.visits[list(VISIT_WORKING_COLUMNS)], visit_profile(pf, s), *visit_parts], axis=1
+    visits = side_by_side(
+        [pf.visits[list(VISIT_WORKING_COLUMNS)], visit_profile(pf, s), *visit_parts]
     )
     person_index = pd.Index(pf.visits["psn_no"].unique(), dtype="string", name="psn_no")
     person_frame = (
@@ -145,6 +154,17 @@ def person_signals(
     )
 
 
+def side_by_side(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(parts, axis=1)`` of frames on one index, without aligning each part's
+    index (a comparison of every visit id per part); other frames are aligned as usual."""
+    index = parts[0].index
+    columns = [c for part in parts for c in part.columns]
+    aligned = all(part.index is index or part.index.equals(index) for part in parts)
+    if not aligned or len(set(columns)) != len(columns):
+        return pd.concat(parts, axis=1)
+    return pd.DataFrame({c: part[c].array for part in parts for c in part.columns}, index=index)
+
+
 def visit_profile(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     """Per-visit line totals and the order-free key of the visit's basket of items."""
     lines = pf.lines
@@ -155,26 +175,34 @@ def visit_profile(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     out["aux_line_amt"] = np.bincount(v, weights=amt, minlength=nv)
     high = amt * (lines["pric"].to_numpy() >= s.high_cost_item_unit_price)
     out["aux_high_cost_amt"] = np.bincount(v, weights=high, minlength=nv)
-    key, items = _basket(v, lines["item_i"].to_numpy(), lines["item"], nv)
+    key, n_items = _basket(v, lines["item_i"].to_numpy(), item_hashes(pf), nv)
     out["aux_basket_key"] = key
-    out["aux_basket_items"] = items
+    out["aux_basket_items"] = n_items
     return out
 
 
+def item_hashes(pf: PersonFrames) -> np.ndarray:
+    """The stable hash of each item code, by ``item_i``."""
+    table = pf.derived("item_hash", lambda f: pd.DataFrame({"hash": stable_hash(items(f))}))
+    return table["hash"].to_numpy()
+
+
 def _basket(
-    group: np.ndarray, item_i: np.ndarray, item: pd.Series, n: int
+    group: np.ndarray, item_i: np.ndarray, item_hash: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For groups 0..n-1: the wrapping sum of hashes of their distinct items, and the count."""
+    """For groups 0..n-1: the wrapping sum of hashes of their distinct items (``item_hash``
+    by item code), and the count."""
     ok = item_i >= 0
-    pairs = pd.DataFrame({"g": group[ok], "i": item_i[ok]}).drop_duplicates()
-    item_hash = np.zeros(int(item_i.max()) + 1 if ok.any() else 0, dtype=np.uint64)
-    if ok.any():
-        first = pd.Series(np.flatnonzero(ok)).groupby(item_i[ok]).first()
-        item_hash[first.index.to_numpy()] = stable_hash(item.iloc[first.to_numpy()])
-    key = pd.Series(item_hash[pairs["i"].to_numpy()]).groupby(pairs["g"].to_numpy()).sum()
+    g = np.asarray(group)[ok].astype(np.int64)
+    i = np.asarray(item_i)[ok].astype(np.int64)
+    width = int(i.max()) + 1 if len(i) else 1
+    pairs = unique_ints(g * width + i)  # sorted by group
+    pg, pi = pairs // width, pairs % width
     out_key = np.zeros(n, dtype=np.uint64)
-    out_key[key.index.to_numpy()] = key.to_numpy(dtype=np.uint64)
-    count = np.bincount(pairs["g"].to_numpy(), minlength=n).astype("float64")
+    if len(pairs):
+        start = np.flatnonzero(np.r_[True, pg[1:] != pg[:-1]])
+        out_key[pg[start]] = np.add.reduceat(item_hash[pi].astype(np.uint64), start)
+    count = np.bincount(pg, minlength=n).astype("float64")
     return out_key, count
 
 
@@ -188,33 +216,32 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     drug = lines["is_drug"].to_numpy()
     amt = lines["amt"].to_numpy()
     hv = drug & (lines["pric"].to_numpy() >= s.high_value_drug_unit_price)
-    frame = pd.DataFrame(
-        {
-            "v": lines["v"].to_numpy(),
-            "d": doc_codes,
-            "aux_amt": amt,
-            "aux_drug_amt": amt * drug,
-            "aux_hv_drug_amt": amt * hv,
-        }
-    )
-    frame = frame.loc[doc_codes >= 0]
-    per = frame.groupby(["v", "d"], sort=False).sum().reset_index()
+    has_doc = doc_codes >= 0
     width = max(len(doc_names), 1) + 1
-    pair = per["v"].to_numpy() * width + per["d"].to_numpy()
-    dl = lines.loc[drug & (doc_codes >= 0), ["v", "item_i", "item"]]
-    dl_pair = dl["v"].to_numpy() * width + doc_codes[drug & (doc_codes >= 0)]
-    pair_codes, pair_uniques = pd.factorize(dl_pair)
-    key, items = _basket(pair_codes, dl["item_i"].to_numpy(), dl["item"], len(pair_uniques))
-    pos = pd.Index(pair_uniques).get_indexer(pair)
-    at = np.where(pos >= 0, pos, len(key))
-    per["aux_drug_basket_key"] = np.append(key, np.uint64(0))[at]
-    per["aux_drug_items"] = np.append(items, 0.0)[at]
+    line_pair = lines["v"].to_numpy()[has_doc].astype(np.int64) * width + doc_codes[has_doc]
+    # (visit, doctor) pairs numbered in order of their first line, as groupby(sort=False)
+    pair_i, pair = factorize_ints(line_pair)
+    amounts = {
+        "aux_amt": amt[has_doc],
+        "aux_drug_amt": (amt * drug)[has_doc],
+        "aux_hv_drug_amt": (amt * hv)[has_doc],
+    }
+    sums = group_sums(pair_i, list(amounts.values()), len(pair))
+    per = pd.DataFrame({"v": pair // width, "d": pair % width})
+    for c, total in zip(amounts, sums, strict=True):
+        per[c] = total
+    on_drug = drug[has_doc]
+    key, n_items = _basket(
+        pair_i[on_drug], lines["item_i"].to_numpy()[has_doc][on_drug], item_hashes(pf), len(pair)
+    )
+    per["aux_drug_basket_key"] = key
+    per["aux_drug_items"] = n_items
 
     # attending physicians without a fee line of their own on the visit
     att = np.flatnonzero(visits["atddr_no"].notna().to_numpy())
     names = pd.Index(doc_names)
-    att_names = pd.Index(visits["atddr_no"].to_numpy(dtype=object)[att])
-    known = names.get_indexer(att_names)
+    att_names = pd.Index(visits["atddr_no"].iloc[att])
+    known = positions(names, att_names)
     att_pair = att * width + np.where(known >= 0, known, width - 1)
     new = (known < 0) | ~isin_ints(att_pair, pair)
     extra_names = att_names[new].unique().difference(names)

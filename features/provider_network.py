@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from features.common import unique_ints
+from features.common import lookup, pair_counts, positions, repeated_rows, unique_ints
 from settlements.dataset import Dataset
 from settlements.schema import INPATIENT_MED_TYPES
 
@@ -120,7 +120,7 @@ def _physician_links(dataset: Dataset) -> pd.DataFrame:
     setl = pd.Index(s["setl_id"].astype("string"))
     inst_code, inst_names = pd.factorize(s["fixmedins_code"].astype("string"))
     fees = dataset.fee_details
-    position = setl.get_indexer(pd.Index(fees["setl_id"].astype("string")))
+    position = positions(setl, fees["setl_id"].astype("string"))
     doctors = [fees["bilg_dr_codg"].astype("string")]
     insts = [np.where(position >= 0, inst_code[position], -1)]
     if "atddr_no" in s:
@@ -191,9 +191,8 @@ def count_shared_persons(dataset: Dataset, settings: ProviderNetworkSettings) ->
     pairs["elsewhere"] = per_person > 1
     g = pairs.groupby("inst")
     shared = pairs.loc[pairs["elsewhere"], ["psn_no", "inst"]]
-    edges = shared.merge(shared, on="psn_no", suffixes=("", "_other"))
-    edges = edges.loc[edges["inst"] != edges["inst_other"]]
-    weights = edges.groupby(["inst", "inst_other"]).size().rename("persons").reset_index()
+    # the self-merge of shared on psn_no, less self-pairs, counted by (inst, inst_other)
+    weights = pair_counts(shared["psn_no"], shared["inst"], ("inst", "inst_other", "persons"))
     size = pairs.groupby("inst")["n"].sum().astype("float64")
     weights["other_size"] = weights["inst_other"].map(size).astype("float64")
     weights["weighted"] = weights["persons"] * weights["other_size"]
@@ -337,7 +336,7 @@ def count_claims_after_death(dataset: Dataset, settings: ProviderNetworkSettings
     index = _institutions(dataset)
     if "dead_date" in persons:
         death = persons.set_index(persons["psn_no"].astype("string"))["dead_date"]
-        died = s["psn_no"].astype("string").map(death[~death.index.duplicated()])
+        died = lookup(s["psn_no"].astype("string"), death[~death.index.duplicated()])
     else:
         died = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     after = (s["begndate"] > died).fillna(False).astype("float64")
@@ -401,7 +400,7 @@ def measure_code_diversity(dataset: Dataset, settings: ProviderNetworkSettings) 
         "string"
     )
     setl_inst = s[["setl_id", "fixmedins_code"]].astype("string").set_index("setl_id")
-    surgery = surgery.assign(inst=surgery["setl_id"].map(setl_inst["fixmedins_code"]))
+    surgery = surgery.assign(inst=lookup(surgery["setl_id"], setl_inst["fixmedins_code"]))
     per_setl = surgery.groupby(["inst", "setl_id"]).size()
     sg = surgery.groupby("inst")
     return _frame(
@@ -436,7 +435,7 @@ def count_repeated_claims(dataset: Dataset, settings: ProviderNetworkSettings) -
             "fee": s["medfee_sumamt"].astype("float64"),
         }
     )
-    repeated = key.duplicated(keep=False).astype("float64")
+    repeated = pd.Series(repeated_rows(key, list(key.columns)), index=key.index).astype("float64")
     stays = _stays(dataset).sort_values(["inst", "psn_no", "begndate"], kind="stable")
     previous_end = stays.groupby(["inst", "psn_no"])["enddate"].shift()
     gap = (stays["begndate"] - previous_end).dt.days
@@ -467,19 +466,19 @@ def profile_patients(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.
     persons = persons.set_index(persons["psn_no"].astype("string"))
     psn = s["psn_no"].astype("string")
     inst = s["fixmedins_code"].astype("string")
-    birth = psn.map(persons["brdy"])
+    birth = lookup(psn, persons["brdy"])
     age = ((s["begndate"] - birth).dt.days / 365.25).astype("float64")
-    male = (psn.map(persons["gend"].astype("string")) == "1").fillna(False).astype("float64")
+    male = (lookup(psn, persons["gend"].astype("string")) == "1").fillna(False).astype("float64")
     deceased = (
-        psn.map(persons["dead_date"]).notna()
+        lookup(psn, persons["dead_date"]).notna()
         if "dead_date" in persons
         else pd.Series(False, index=s.index)
     ).astype("float64")
     institutions = dataset.institutions.drop_duplicates("fixmedins_code")
     located = institutions.set_index(institutions["fixmedins_code"].astype("string"))["admdvs"]
     digits = settings.peer_region_digits
-    home = psn.map(persons["insuplc_admdvs"].astype("string")).str[:digits]
-    away = (home != inst.map(located.astype("string")).str[:digits]).fillna(False)
+    home = lookup(psn, persons["insuplc_admdvs"].astype("string")).str[:digits]
+    away = (home != lookup(inst, located.astype("string")).str[:digits]).fillna(False)
     return _frame(
         index,
         {

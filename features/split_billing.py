@@ -13,11 +13,12 @@ from features.common import (
     isin_ints,
     listing,
     num_text,
+    positions,
     unique_ints,
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames, days_between, diagnosis_chapter
+from features.frames import DAY, PersonFrames, days_between, diagnosis_chapter, items
 from settlements.schema import EMERGENCY_MED_TYPES, OUTPATIENT_MED_TYPES
 
 P = Pattern.SPLIT_BILLING
@@ -171,7 +172,9 @@ def outpatient_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     op["max_amount"] = grp["amount"].transform("max")
     per_visit = op.groupby("mdtrt_id")["n_same_day"].max()
     out = pd.DataFrame(index=visits.index)
-    n = per_visit.reindex(visits.index).fillna(0).clip(lower=0).astype("float64")
+    at = positions(per_visit.index, visits.index)
+    most = per_visit.to_numpy(dtype="float64")
+    n = np.where(at >= 0, most[at] if len(most) else 0.0, 0.0).clip(min=0)
     out["sb_same_day_outpatient_settlements"] = n
     hit = op.loc[
         (op["n_same_day"] >= s.split_outpatient_min_settlements)
@@ -227,7 +230,7 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     dups = np.zeros(nv)
     if has_bundle:
         is_comp = lines["bundle_code"].notna().to_numpy(bool)
-        comp = lines.loc[is_comp]
+        comp = lines.loc[is_comp, ["v", "psn_i", "day", "item", "item_i", "bundle_code"]]
         # integer keys (visit, day, item): is the component's bundle charged that day too?
         day = lines["day"].to_numpy().astype("datetime64[D]").astype(np.int64)
         day = day - (day.min() if len(day) else 0)
@@ -236,9 +239,7 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         base = (lines["v"].to_numpy().astype(np.int64) * n_days + day) * n_items
         present = unique_ints(base + lines["item_i"].to_numpy())
         # item_i numbers items in order of appearance, as pd.unique lists them
-        bundle_pos = pd.Index(pd.unique(lines["item"].dropna())).get_indexer(
-            pd.Index(comp["bundle_code"].astype("string"))
-        )
+        bundle_pos = pd.Index(items(pf)).get_indexer(pd.Index(comp["bundle_code"].astype("string")))
         bundle_i = np.where(bundle_pos >= 0, bundle_pos, n_items - 1)
         charged = isin_ints(base[is_comp] + bundle_i, present)
         both = comp.loc[charged, ["v", "day", "item", "item_i", "bundle_code"]]
@@ -279,7 +280,8 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     over = np.zeros(nv)
     has_limit = "max_daily_cnt" in lines and lines["max_daily_cnt"].notna().any()
     if has_limit:
-        svc = lines.loc[lines["max_daily_cnt"].notna().to_numpy(bool) & ~lines["is_drug"]]
+        limited = lines["max_daily_cnt"].notna().to_numpy(bool) & ~lines["is_drug"].to_numpy()
+        svc = lines.loc[limited, ["v", "day", "item", "item_i", "cnt", "max_daily_cnt"]]
         per = svc.groupby(["v", "day", "item_i"], sort=False).agg(
             cnt=("cnt", "sum"),
             limit=("max_daily_cnt", "first"),
