@@ -174,15 +174,20 @@ def _regular_medicine(pf: PersonFrames, hit: pd.DataFrame) -> np.ndarray:
     return out.to_numpy(bool)
 
 
+def stay_daily_costs(visits: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Daily cost of each stay and its peer group (diagnosis chapter and hospital level)."""
+    st = visits.loc[visits["is_stay"].to_numpy()]
+    daily = st["medfee"] / st["stay_days"]
+    return daily, st["chapter"].astype(str) + "|" + st["hosp_lv"].astype(str)
+
+
 def daily_cost_signals(pop: Population, s: FeatureSettings) -> Signals:
     """Daily cost of a stay against peer stays of the same diagnosis chapter and level."""
     visits = pop.visits
     out = pd.DataFrame(index=visits.index)
-    stay = visits["is_stay"].to_numpy()
-    st = visits.loc[stay]
-    daily = st["medfee"] / st["stay_days"]
-    group = st["chapter"].astype(str) + "|" + st["hosp_lv"].astype(str)
-    ratio = peer_ratio(daily, group, s.peer_min_group_size)
+    st = visits.loc[visits["is_stay"].to_numpy()]
+    daily, group = stay_daily_costs(visits)
+    ratio = peer_ratio(daily, group, s.peer_min_group_size, pop.stay_cost_peers)
     out["bh_daily_cost_peer_ratio"] = ratio.reindex(visits.index).astype("float64")
     cheap = (ratio <= s.cheap_stay_cost_ratio) & (st["stay_days"] >= s.long_stay_min_days)
     out["bh_cheap_long_stay_flag"] = cheap.reindex(visits.index, fill_value=False).astype(bool)
