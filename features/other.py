@@ -20,6 +20,10 @@ MEASURES = {
 }
 
 
+BILLING_COLUMNS = ("medfee", "visits", "persons", "fund", "line_amt", "high_cost_amt")
+"""The columns of ``institution_billing``."""
+
+
 def institution_billing(pop: Population) -> pd.DataFrame:
     """What the peer comparison of institutions reads, per institution: charged and fund
     amounts, visits, distinct persons, fee-line and high-cost item amounts (sums over the
