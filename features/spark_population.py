@@ -543,23 +543,57 @@ def _put(
 
 def dataset_stage_tables(tables: SparkTables, small: Dataset) -> Dataset:
     """The tables the dataset-stage signals read, brought to the driver: the columns of
-    settlements, persons and fee lines that ``provider_network.DATASET_COLUMNS`` names."""
+    settlements and persons that ``provider_network.DATASET_COLUMNS`` names, and fee
+    lines reduced in Spark to what those signals read of them (``dataset_stage_fee_lines``)."""
     from features.provider_network import DATASET_COLUMNS
-    from features.spark import ROW_COLUMN, pandas_tables
-
-    def wanted(name: str, frame: SparkFrame) -> pd.DataFrame:
-        columns = [c for c in (*DATASET_COLUMNS[name], ROW_COLUMN) if c in frame.columns]
-        return frame.select(*columns).toPandas()
+    from features.spark import pandas_tables
 
     return pandas_tables(
         {
-            "settlements": wanted("settlements", tables.settlements),
-            "fee_details": wanted("fee_details", tables.fee_details),
-            "persons": wanted("persons", tables.persons),
+            "settlements": _columns(tables.settlements, DATASET_COLUMNS["settlements"]),
+            "fee_details": dataset_stage_fee_lines(tables).toPandas(),
+            "persons": _columns(tables.persons, DATASET_COLUMNS["persons"]),
             "institutions": small.institutions,
             "catalog": small.catalog,
         }
     )
+
+
+def _columns(frame: SparkFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    from features.spark import ROW_COLUMN
+
+    return frame.select(*[c for c in (*names, ROW_COLUMN) if c in frame.columns]).toPandas()
+
+
+def dataset_stage_fee_lines(tables: SparkTables) -> SparkFrame:
+    """The fee lines of ``provider_network``'s signals, reduced: its signals read the
+    surgery lines (charge type 06: every one is kept, in read order) and the distinct
+    (ordering physician, institution) links of all the others, so each other link comes
+    as one line of one settlement of that institution (without item or charge type).
+    The signals are the same as over every line; the driver holds a few rows per
+    physician instead of billions of lines."""
+    from pyspark.sql import functions as sf
+
+    from features.provider_network import DATASET_COLUMNS
+    from features.spark import ROW_COLUMN
+
+    fees = tables.fee_details
+    names = [c for c in (*DATASET_COLUMNS["fee_details"], ROW_COLUMN) if c in fees.columns]
+    surgery = fees.where(sf.col("med_chrgitm_type") == "06").select(*names)
+    owners = tables.settlements.select("setl_id", "fixmedins_code")
+    links = (
+        fees.where(sf.col("bilg_dr_codg").isNotNull())
+        .select("setl_id", "bilg_dr_codg")
+        .join(owners, on="setl_id", how="inner")
+        .groupBy("bilg_dr_codg", "fixmedins_code")
+        .agg(sf.min("setl_id").alias("setl_id"))
+    )
+    others = links.select(
+        *[sf.col(c) if c in ("setl_id", "bilg_dr_codg") else sf.lit(None).alias(c) for c in names]
+    )
+    # typed as the lines; no position, so they come after every surgery line in read order
+    others = others.select(*[sf.col(f.name).cast(f.dataType) for f in surgery.schema.fields])
+    return surgery.unionByName(others)
 
 
 def _person_evidence(lines: SparkFrame, visits: SparkFrame, persons: SparkFrame) -> SparkFrame:
