@@ -423,7 +423,13 @@ def _features(values: pd.DataFrame, specs: tuple[FeatureSpec, ...], level: Level
     for sp in specs:
         if sp.level != level:
             continue
-        col = values[sp.name] if sp.name in values else pd.Series(np.nan, index=values.index)
+        if sp.name not in values:  # not built here (skipped, or built on another level)
+            missing = np.zeros(len(values), bool) if sp.kind == "flag" else np.nan
+            cols[sp.name] = np.broadcast_to(missing, len(values)).astype(
+                bool if sp.kind == "flag" else "float64"
+            )
+            continue
+        col = values[sp.name]
         if sp.kind == "flag":
             cols[sp.name] = col.fillna(False).astype(bool).to_numpy()
         else:
