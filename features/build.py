@@ -247,7 +247,7 @@ def rollup_flags(visits: pd.DataFrame, built: set[str]) -> dict[Pattern, np.ndar
 
 def visit_frame(visits: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
     """The visit level of the ``FeatureSet``: signals, then context columns."""
-    vframe = _features(visits, specs, Level.VISIT)
+    vframe = typed_signals(visits, specs, Level.VISIT)
     vframe.index = pd.Index(visits.index, dtype="string", name="subject_id")
     vctx = pd.DataFrame(index=vframe.index)
     vctx["ctx_fund_pay"] = visits["fund"].to_numpy(dtype="float64")
@@ -264,13 +264,16 @@ def visit_frame(visits: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.Data
 
 
 def rollup_members(
-    level: Level, visits: pd.DataFrame, pop: Population
+    level: Level, visits: pd.DataFrame, pop: Population | None = None
 ) -> tuple[pd.Index, np.ndarray, np.ndarray]:
     """The subjects of a level (index), and for each (subject, visit) pair the subject's
-    position (codes) and the visit's position in ``visits`` (rows)."""
+    position (codes) and the visit's position in ``visits`` (rows). Institutions and
+    doctors are those of ``pop``; persons need only the visits."""
     if level == Level.PERSON:
         index = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
         return index, _codes(index, visits["psn_no"]), np.arange(len(visits))
+    if pop is None:
+        raise ValueError(f"the {level.value} roll-ups need the population")
     if level == Level.INSTITUTION:
         index = pop.institution_index
         return index, _codes(index, visits["fixmedins_code"]), np.arange(len(visits))
@@ -296,7 +299,7 @@ def level_frame(
     (``own``), the roll-ups of visit flags, and context columns (``peer``: peer groups)."""
     rollup, ctx = _aggregate(visits, flags, level, index, codes, rows)
     values = pd.concat([*(p.reindex(index) for p in own), rollup], axis=1)
-    frame = _features(values, specs, level)
+    frame = typed_signals(values, specs, level)
     ctx["ctx_peer_group"] = np.asarray(peer.reindex(index).fillna("?"), dtype=object)
     return pd.concat([frame, _ctx_types(ctx)], axis=1)
 
@@ -418,7 +421,11 @@ def main_institution(dv: pd.DataFrame, index: pd.Index) -> pd.Series:
     return main["fixmedins_code"].reindex(index).astype("string")
 
 
-def _features(values: pd.DataFrame, specs: tuple[FeatureSpec, ...], level: Level) -> pd.DataFrame:
+def typed_signals(
+    values: pd.DataFrame, specs: tuple[FeatureSpec, ...], level: Level
+) -> pd.DataFrame:
+    """The signals of ``level`` among ``specs`` from ``values``, typed: flags ``bool``
+    (missing: False), numbers ``float64``; a signal absent from ``values`` is all missing."""
     cols: dict[str, np.ndarray] = {}
     for sp in specs:
         if sp.level != level:

@@ -79,7 +79,7 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
     if master is not None and master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    _quiet_pandas_version_warning()
+    quiet_pandas_version_warning()
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(s.app_name)
@@ -110,7 +110,7 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
     return session
 
 
-def _quiet_pandas_version_warning() -> None:
+def quiet_pandas_version_warning() -> None:
     """PySpark 4 warns on every conversion that pandas 3 is not fully supported; the
     conversions fundguard uses (Arrow, str/float64/datetime64) are tested here."""
     warnings.filterwarnings(
@@ -344,7 +344,7 @@ def map_persons(
     names = [f.name for f in wide_schema.fields]
 
     def run(group: pd.DataFrame, fee_lines: pd.DataFrame) -> pd.DataFrame:
-        _quiet_pandas_version_warning()
+        quiet_pandas_version_warning()
         tagged = group[_TABLE_TAG]
         setl = group.loc[tagged.eq("settlements").to_numpy()]
         setl = setl.loc[:, [c for c in setl.columns if not c.startswith(_PERSON_PREFIX)]]
@@ -574,7 +574,7 @@ def group_frames(
         raise ValueError("group_frames needs at least one frame")
 
     def apply(group: pd.DataFrame) -> pd.DataFrame:
-        _quiet_pandas_version_warning()
+        quiet_pandas_version_warning()
         tag = group[_TABLE_TAG].to_numpy()
         parts = {}
         for name, own in columns.items():
@@ -735,7 +735,9 @@ def _person_frames(ps: Any) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _restore(rows: pd.DataFrame, dtypes: Mapping[str, Any], index_name: str | None) -> pd.DataFrame:
+def restore_frame(
+    rows: pd.DataFrame, dtypes: Mapping[str, Any], index_name: str | None
+) -> pd.DataFrame:
     """Rows collected from Spark in the dtypes ``person_signals`` gives them locally."""
     out = {}
     for name, dtype in dtypes.items():

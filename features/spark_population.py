@@ -37,29 +37,43 @@ from features import other, over_prescription
 from features.bed_hanging import stay_daily_costs
 from features.build import (
     ROLLUP_PATTERNS,
-    _features,
     combine_evidence,
     finish_institutions,
+    institution_peer_groups,
     level_frame,
     main_institution,
     person_peer_group,
     population,
     population_parts,
+    rollup_flags,
     rollup_members,
+    typed_signals,
     visit_frame,
 )
 from features.common import PeerMedians, concat_evidence, empty_evidence
 from features.config import FeatureSettings
 from features.contract import EVIDENCE_COLUMNS, FeatureSet, FeatureSpec, Level
 from features.person import PersonSignals
+from features.provider_network import DATASET_COLUMNS
 from features.registry import SignalGroup, registry
+from features.spark import (
+    ORDER_COLUMN,
+    ROW_COLUMN,
+    SparkFeatureSet,
+    arrow_ready,
+    map_groups,
+    pandas_tables,
+    quiet_pandas_version_warning,
+    restore_frame,
+    spark_type_of,
+)
 from settlements.dataset import Dataset
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkFrame
     from pyspark.sql.types import StructType
 
-    from features.spark import SparkFeatureSet, SparkSettings, SparkTables
+    from features.spark import SparkSettings, SparkTables
 
 POSITION = "_fg_pos"
 """A visit's position in the local order (increasing with ``mdtrt_id``, not dense)."""
@@ -133,8 +147,6 @@ class SampleTypes:
 def _schema(columns: Mapping[str, Any]) -> StructType:
     from pyspark.sql import types as st
 
-    from features.spark import spark_type_of
-
     return st.StructType(
         [
             st.StructField(str(c), spark_type_of(pd.Series(dtype=t).dtype))
@@ -145,12 +157,6 @@ def _schema(columns: Mapping[str, Any]) -> StructType:
 
 def _level_columns(types: SampleTypes, level: Level, **extra: Any) -> dict[str, Any]:
     return {"subject_id": "string", **types.levels[level], **extra}
-
-
-def _restore(rows: pd.DataFrame, dtypes: Mapping[str, Any], index: str | None) -> pd.DataFrame:
-    from features.spark import _restore as restore
-
-    return restore(rows, dtypes, index)
 
 
 def population_spark(
@@ -165,8 +171,6 @@ def population_spark(
     module docstring for what runs where)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as sf
-
-    from features.spark import ORDER_COLUMN, SparkFeatureSet, map_groups
 
     spark = tables.settlements.sparkSession
     buckets = spark_settings.population_buckets or spark_settings.shuffle_partitions
@@ -184,15 +188,13 @@ def population_spark(
 
     # 1. statistics over everyone
     peers = _stay_cost_peers(visits, visit_types)
-    institution_rows = _restore(
+    institution_rows = restore_frame(
         visits.select("fixmedins_code", "fixmedins_type", "hosp_lv", "admdvs")
         .dropDuplicates(["fixmedins_code"])
         .toPandas(),
         {c: visit_types[c] for c in ("fixmedins_code", "fixmedins_type", "hosp_lv", "admdvs")},
         None,
     )
-    from features.build import institution_peer_groups
-
     institution_groups = institution_peer_groups(institution_rows, s)
     shared = spark.sparkContext.broadcast(_Shared(small, peers, institution_groups))
 
@@ -216,16 +218,16 @@ def population_spark(
 
     def by_institution(parts: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         got = shared.value
-        rows = _restore(parts["visits"], {**visit_types, POSITION: "int64"}, "mdtrt_id")
+        rows = restore_frame(parts["visits"], {**visit_types, POSITION: "int64"}, "mdtrt_id")
         rows = rows.sort_values(POSITION, kind="stable")
         position = rows.pop(POSITION)
-        dv = _restore(parts["doctor_visits"], dv_types, None)
+        dv = restore_frame(parts["doctor_visits"], dv_types, None)
         dv = dv.sort_values("mdtrt_id", kind="stable").reset_index(drop=True)
         ps = PersonSignals(rows, pd.DataFrame(), dv, empty_evidence(), skipped)
         pop = population(ps, got.small, s, wanted, got.groups, got.peers)
         made = population_parts(pop, got.small, s, wanted, skipped, _in_groups)
         vis = made.visits
-        flags = _flags(vis, built)
+        flags = rollup_flags(vis, built)
         frame = visit_frame(vis, specs).reset_index()
         frame[ORDER_COLUMN] = position.to_numpy(dtype="int64")
         rollup = vis.loc[:, list(ROLLUP_VISIT_COLUMNS)].reset_index(names="mdtrt_id")
@@ -274,10 +276,10 @@ def population_spark(
     person_columns = _level_columns(types, Level.PERSON, **{ORDER_COLUMN: "int64"})
 
     def by_person(parts: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-        own = _restore(parts["persons"], person_types, "psn_no")
+        own = restore_frame(parts["persons"], person_types, "psn_no")
         own = own.set_axis(own.index.astype("string"))
         vis = _rollup_visits(parts["visits"], rollup_types)
-        index, codes, at = rollup_members(Level.PERSON, vis, _NO_POPULATION)
+        index, codes, at = rollup_members(Level.PERSON, vis)
         frame = level_frame(
             Level.PERSON,
             vis,
@@ -310,7 +312,7 @@ def population_spark(
     def by_doctor(parts: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         got = shared.value
         vis = _rollup_visits(parts["visits"], rollup_types).drop_duplicates(POSITION)
-        dv = _restore(parts["doctor_visits"], dv_types, None)
+        dv = restore_frame(parts["doctor_visits"], dv_types, None)
         dv = dv.sort_values("mdtrt_id", kind="stable").reset_index(drop=True)
         ps = PersonSignals(vis, pd.DataFrame(), dv, empty_evidence(), skipped)
         pop = population(ps, got.small, s, {Level.DOCTOR}, pd.Series(dtype="string"))
@@ -355,7 +357,7 @@ def population_spark(
 
     # 5. on the driver: one row per institution and per doctor
     institutions, inst_lines = _finish_institutions(
-        _restore(
+        restore_frame(
             per_institution["institutions"].toPandas(),
             institution_outputs["institutions"],
             "subject_id",
@@ -367,7 +369,10 @@ def population_spark(
         specs,
     )
     doctors, doc_lines = _finish_doctors(
-        _restore(per_doctor["doctors"].toPandas(), doctor_columns, "subject_id"), s, built, specs
+        restore_frame(per_doctor["doctors"].toPandas(), doctor_columns, "subject_id"),
+        s,
+        built,
+        specs,
     )
     frames: dict[Level, SparkFrame] = {
         Level.VISIT: per_institution["visits"],
@@ -410,27 +415,14 @@ def _built(compute: Callable[..., Any], built: set[str]) -> bool:
     )
 
 
-def _flags(visits: pd.DataFrame, built: set[str]) -> dict[Any, np.ndarray]:
-    from features.build import rollup_flags
-
-    return rollup_flags(visits, built)
-
-
 def _rollup_flags(visits: pd.DataFrame) -> dict[Any, np.ndarray]:
     return {p: visits[f"{FLAG}{p.value}"].to_numpy(bool) for p in ROLLUP_PATTERNS}
 
 
 def _rollup_visits(rows: pd.DataFrame, dtypes: Mapping[str, Any]) -> pd.DataFrame:
     """Roll-up rows of visits as the local roll-ups read them: by ``mdtrt_id``, in order."""
-    vis = _restore(rows, dtypes, "mdtrt_id")
+    vis = restore_frame(rows, dtypes, "mdtrt_id")
     return vis.sort_values(POSITION, kind="stable")
-
-
-class _NoPopulation:
-    """The person roll-ups read no ``Population``."""
-
-
-_NO_POPULATION: Any = _NoPopulation()
 
 
 def _bucket(column: str, buckets: int) -> Any:
@@ -444,15 +436,13 @@ def _stay_cost_peers(visits: SparkFrame, dtypes: Mapping[str, Any]) -> PeerMedia
     partition, then exact medians (``percentile``) and sizes per peer group in Spark."""
     from pyspark.sql import functions as sf
 
-    from features.spark import _quiet_pandas_version_warning
-
     columns = ["mdtrt_id", "is_stay", "medfee", "stay_days", "chapter", "hosp_lv"]
     own = {c: dtypes[c] for c in columns}
 
     def costs(batches: Any) -> Any:
-        _quiet_pandas_version_warning()
+        quiet_pandas_version_warning()
         for rows in batches:
-            daily, group = stay_daily_costs(_restore(rows, own, "mdtrt_id"))
+            daily, group = stay_daily_costs(restore_frame(rows, own, "mdtrt_id"))
             yield pd.DataFrame(
                 {
                     "g": np.asarray(group, dtype=object),
@@ -534,7 +524,7 @@ def _put(
     ``features.build`` types a level's signals."""
     names = set(values.columns)
     own = tuple(sp for sp in specs if sp.name in names and sp.level == level)
-    typed = _features(values.reindex(frame.index), own, level)
+    typed = typed_signals(values.reindex(frame.index), own, level)
     out = frame.copy()
     for c in typed.columns:
         out[c] = typed[c].to_numpy()
@@ -545,8 +535,6 @@ def dataset_stage_tables(tables: SparkTables, small: Dataset) -> Dataset:
     """The tables the dataset-stage signals read, brought to the driver: the columns of
     settlements and persons that ``provider_network.DATASET_COLUMNS`` names, and fee
     lines reduced in Spark to what those signals read of them (``dataset_stage_fee_lines``)."""
-    from features.provider_network import DATASET_COLUMNS
-    from features.spark import pandas_tables
 
     return pandas_tables(
         {
@@ -560,7 +548,6 @@ def dataset_stage_tables(tables: SparkTables, small: Dataset) -> Dataset:
 
 
 def _columns(frame: SparkFrame, names: tuple[str, ...]) -> pd.DataFrame:
-    from features.spark import ROW_COLUMN
 
     return frame.select(*[c for c in (*names, ROW_COLUMN) if c in frame.columns]).toPandas()
 
@@ -573,9 +560,6 @@ def dataset_stage_fee_lines(tables: SparkTables) -> SparkFrame:
     The signals are the same as over every line; the driver holds a few rows per
     physician instead of billions of lines."""
     from pyspark.sql import functions as sf
-
-    from features.provider_network import DATASET_COLUMNS
-    from features.spark import ROW_COLUMN
 
     fees = tables.fee_details
     names = [c for c in (*DATASET_COLUMNS["fee_details"], ROW_COLUMN) if c in fees.columns]
@@ -601,8 +585,6 @@ def _person_evidence(lines: SparkFrame, visits: SparkFrame, persons: SparkFrame)
     subject's position (a visit's, or a person's first visit's) added to its order."""
     from pyspark.sql import functions as sf
 
-    from features.spark import ORDER_COLUMN
-
     at = visits.select(
         sf.lit("visit").alias("subject_type"),
         sf.col("mdtrt_id").alias("subject_id"),
@@ -620,7 +602,6 @@ def _person_evidence(lines: SparkFrame, visits: SparkFrame, persons: SparkFrame)
 
 
 def _to_spark(spark: Any, frame: pd.DataFrame, columns: Mapping[str, Any]) -> SparkFrame:
-    from features.spark import arrow_ready
 
     schema = _schema(columns)
     return spark.createDataFrame(arrow_ready(frame, schema), schema=schema)
