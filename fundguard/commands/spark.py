@@ -45,13 +45,16 @@ def score_spark_command(
         help="Spark master (local[2], yarn, k8s://...); default: spark-submit's, else local[*].",
     ),
     driver_memory: str | None = typer.Option(
-        None, "--driver-memory", help="spark.driver.memory (default 2g)."
+        None, "--driver-memory", help="spark.driver.memory; default: the spark settings (2g)."
     ),
     executor_memory: str | None = typer.Option(
         None, "--executor-memory", help="spark.executor.memory (cluster)."
     ),
     shuffle_partitions: int | None = typer.Option(
-        None, "--shuffle-partitions", min=1, help="spark.sql.shuffle.partitions (default 8)."
+        None,
+        "--shuffle-partitions",
+        min=1,
+        help="spark.sql.shuffle.partitions; default: the spark settings (8).",
     ),
     person_buckets: int | None = typer.Option(
         None,
