@@ -95,6 +95,9 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(s.arrow_batch_rows),
         "spark.sql.adaptive.enabled": "true",
         "spark.driver.maxResultSize": "0",
+        # task results up to this size go straight to the driver instead of through the
+        # block manager, where large ones were lost under memory pressure in local mode
+        "spark.task.maxDirectResultSize": "64m",
         "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
         # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark reads only
         # as nanoseconds since the epoch; contract_frame turns those back into timestamps.
