@@ -539,7 +539,7 @@ def dataset_stage_tables(tables: SparkTables, small: Dataset) -> Dataset:
     return pandas_tables(
         {
             "settlements": _columns(tables.settlements, DATASET_COLUMNS["settlements"]),
-            "fee_details": dataset_stage_fee_lines(tables).toPandas(),
+            "fee_details": _collect(dataset_stage_fee_lines(tables)),
             "persons": _columns(tables.persons, DATASET_COLUMNS["persons"]),
             "institutions": small.institutions,
             "catalog": small.catalog,
@@ -548,8 +548,16 @@ def dataset_stage_tables(tables: SparkTables, small: Dataset) -> Dataset:
 
 
 def _columns(frame: SparkFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    return _collect(frame.select(*[c for c in (*names, ROW_COLUMN) if c in frame.columns]))
 
-    return frame.select(*[c for c in (*names, ROW_COLUMN) if c in frame.columns]).toPandas()
+
+def _collect(frame: SparkFrame, rows_per_task: int = 200_000) -> pd.DataFrame:
+    """``frame`` on the driver, in tasks of at most ``rows_per_task`` rows, so that each
+    task's result stays small (row order: ``ROW_COLUMN`` restores it)."""
+    parts = max(1, -(-frame.count() // rows_per_task))
+    if parts > frame.rdd.getNumPartitions():
+        frame = frame.repartition(parts)
+    return frame.toPandas()
 
 
 def dataset_stage_fee_lines(tables: SparkTables) -> SparkFrame:
