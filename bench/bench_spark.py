@@ -133,8 +133,8 @@ def local(location: str, scorer_path: str, out: str) -> dict[str, Any]:
 
 def spark(location: str, scorer_path: str, out: str, options: dict[str, Any]) -> dict[str, Any]:
     """The Spark path in local mode."""
-    from features.spark import SparkSettings, spark_session
-    from models.spark import score_dataset_spark, write_leads
+    from features.spark import SparkSettings, build_features_spark, read_spark_tables, spark_session
+    from models.spark import score_spark, write_leads
 
     warnings.filterwarnings("ignore")
     scorer = pickle.loads(Path(scorer_path).read_bytes())
@@ -148,13 +148,19 @@ def spark(location: str, scorer_path: str, out: str, options: dict[str, Any]) ->
         started = time.perf_counter()
         session = spark_session(settings)
         session_s = time.perf_counter() - started
-        leads = score_dataset_spark(session, location, scorer, settings)
+        tables = read_spark_tables(session, location)
+        features = build_features_spark(tables, scorer.feature_settings, settings)
+        for frame in features.frames.values():
+            frame.count()  # the population stage's outputs are persisted: built once
+        features_s = time.perf_counter() - started - session_s
+        leads = score_spark(features, scorer, buckets=settings.shuffle_partitions)
         write_leads(leads, out)
         seconds = time.perf_counter() - started
         session.stop()
     return {
         "seconds": seconds,
         "session": session_s,
+        "features": features_s,
         "peak_gb": memory.peak / 2**30,
     }
 
@@ -180,6 +186,12 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="4g")
     parser.add_argument("--partitions", type=int, default=16)
     parser.add_argument("--buckets", type=int, default=64)
+    parser.add_argument(
+        "--work", default="", help="Keep the scorer and both leads here (default: a temp dir)."
+    )
+    parser.add_argument(
+        "--steps", default="train,local,spark", help="Which steps to run (e.g. spark to rerun it)."
+    )
     args = parser.parse_args()
 
     location = WORLD
@@ -201,30 +213,42 @@ def main() -> None:
         f"world {location}: {rows['settlements']:,} settlements, "
         f"{rows['fee_details']:,} fee lines, {rows['persons']:,} persons"
     )
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.work or scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
+        steps = set(args.steps.split(","))
         scorer_path = f"{tmp}/scorer.pkl"
-        trained = _in_process(train, scorer_path, args.train_persons)
-        print(f"train on {args.train_persons:,} persons  {trained['seconds']:8.1f} s")
         local_out, spark_out = f"{tmp}/local.parquet", f"{tmp}/spark-leads"
-        lo = _in_process(local, str(location), scorer_path, local_out)
-        print(
-            f"local pandas     {lo['seconds']:8.1f} s  (read {lo['read']:.1f}, "
-            f"features {lo['features']:.1f}, cpu {lo['cpu']:.1f})  "
-            f"peak {lo['peak_gb']:.2f} GB  {lo['leads']:,} leads"
-        )
-        options = {
-            "master": args.master,
-            "driver_memory": args.driver_memory,
-            "partitions": args.partitions,
-            "buckets": args.buckets,
-        }
-        sp = _in_process(spark, str(location), scorer_path, spark_out, options)
-        print(
-            f"spark {args.master:9s}  {sp['seconds']:8.1f} s  (session {sp['session']:.1f})  "
-            f"peak {sp['peak_gb']:.2f} GB (driver + JVM + workers)"
-        )
-        print(f"ratio spark / local   {sp['seconds'] / lo['seconds']:.2f}x")
-        print("agreement", compare(local_out, spark_out))
+        if "train" in steps:
+            trained = _in_process(train, scorer_path, args.train_persons)
+            seconds = trained["seconds"]
+            print(f"train on {args.train_persons:,} persons  {seconds:8.1f} s", flush=True)
+        if "local" in steps:
+            lo = _in_process(local, str(location), scorer_path, local_out)
+            print(
+                f"local pandas     {lo['seconds']:8.1f} s  (read {lo['read']:.1f}, "
+                f"features {lo['features']:.1f}, cpu {lo['cpu']:.1f})  "
+                f"peak {lo['peak_gb']:.2f} GB  {lo['leads']:,} leads",
+                flush=True,
+            )
+        if "spark" in steps:
+            options = {
+                "master": args.master,
+                "driver_memory": args.driver_memory,
+                "partitions": args.partitions,
+                "buckets": args.buckets,
+            }
+            sp = _in_process(spark, str(location), scorer_path, spark_out, options)
+            print(
+                f"spark {args.master:9s}  {sp['seconds']:8.1f} s  (session {sp['session']:.1f}, "
+                f"features {sp['features']:.1f})  peak {sp['peak_gb']:.2f} GB "
+                "(driver + JVM + workers)",
+                flush=True,
+            )
+            if "local" in steps:
+                print(f"ratio spark / local   {sp['seconds'] / lo['seconds']:.2f}x")
+        if Path(local_out).exists() and Path(spark_out).exists():
+            print("agreement", compare(local_out, spark_out))
 
 
 if __name__ == "__main__":

@@ -178,15 +178,21 @@ def _regular_medicine(pf: PersonFrames, hit: pd.DataFrame) -> np.ndarray:
     return out.to_numpy(bool)
 
 
+def stay_daily_costs(visits: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Daily cost of each stay and its peer group (diagnosis chapter and hospital level)."""
+    st = visits.loc[visits["is_stay"].to_numpy()]
+    daily = st["medfee"] / st["stay_days"]
+    return daily, st["chapter"].astype(str) + "|" + st["hosp_lv"].astype(str)
+
+
 def daily_cost_signals(pop: Population, s: FeatureSettings) -> Signals:
     """Daily cost of a stay against peer stays of the same diagnosis chapter and level."""
     visits = pop.visits
     out = pd.DataFrame(index=visits.index)
     stay = visits["is_stay"].to_numpy()
     st = visits.loc[stay]
-    daily = st["medfee"] / st["stay_days"]
-    group = st["chapter"].astype(str) + "|" + st["hosp_lv"].astype(str)
-    ratio = peer_ratio(daily, group, s.peer_min_group_size)
+    daily, group = stay_daily_costs(visits)
+    ratio = peer_ratio(daily, group, s.peer_min_group_size, pop.stay_cost_peers)
     peer = np.full(len(visits), np.nan)
     peer[stay] = ratio.to_numpy(dtype="float64")  # st: the stays, in visit order
     out["bh_daily_cost_peer_ratio"] = peer

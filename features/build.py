@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from features.common import (
+    PeerMedians,
     concat_evidence,
     distinct_rows,
     peer_groups,
@@ -27,7 +29,7 @@ from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
 from features.person import PersonSignals, missing_needs, person_signals, skip_reason
 from features.population import Population
-from features.registry import LEVEL_WORD, PREFIX, registry
+from features.registry import LEVEL_WORD, PREFIX, SignalGroup, registry
 from settlements.dataset import Dataset
 from settlements.errors import InputError
 from settlements.progress import Track, no_track
@@ -132,14 +134,89 @@ def assemble(
 ) -> FeatureSet:
     """The population stage and the ``FeatureSet`` from the per-person output of everyone
     (``ps`` may be the concatenation of per-partition outputs), for ``levels`` (default
-    all: see ``build_features``)."""
+    all: see ``build_features``).
+
+    It is the composition of the pieces that Spark runs per group
+    (``features.spark_population``): ``population_parts`` (the population and dataset
+    signal groups), ``visit_frame``, ``level_frame`` over ``rollup_members`` and
+    ``finish_institutions`` / ``main_institution``, and ``combine_evidence``.
+    """
     wanted = frozenset(Level) if levels is None else frozenset(levels)
     pop = population(ps, dataset, s, wanted)
+    parts = population_parts(pop, dataset, s, wanted, ps.skipped)
+    visits = parts.visits
+    specs = parts.specs
+    flags = rollup_flags(visits, parts.built)
+
+    frames: dict[Level, pd.DataFrame] = {Level.VISIT: visit_frame(visits, specs)}
+    own = {
+        Level.PERSON: [ps.persons.set_axis(ps.persons.index.astype("string"))],
+        Level.INSTITUTION: parts.level_parts[Level.INSTITUTION],
+        Level.DOCTOR: parts.level_parts[Level.DOCTOR],
+    }
+    for level in (Level.PERSON, Level.INSTITUTION, Level.DOCTOR):
+        if level not in wanted:
+            continue
+        index, codes, rows = rollup_members(level, visits, pop)
+        if level == Level.PERSON:
+            peer = person_peer_group(visits, index)
+        elif level == Level.INSTITUTION:
+            peer = pop.institution_peer_group
+        else:
+            peer = pop.doctor_peer_group
+        frames[level] = level_frame(
+            level, visits, flags, index, codes, rows, own[level], peer, specs
+        )
+    if Level.INSTITUTION in frames:
+        frames[Level.INSTITUTION] = finish_institutions(frames[Level.INSTITUTION])
+    if Level.DOCTOR in frames:
+        dv = distinct_rows(pop.doctor_visits, ["v", "doctor"])
+        frames[Level.DOCTOR]["ctx_institution"] = main_institution(dv, pop.doctor_index)
+    frames = {level: frame for level, frame in frames.items() if level in wanted}
+    lines, _ = combine_evidence(concat_evidence([ps.evidence, *parts.evidence]))
+    if wanted != frozenset(Level):
+        keep = lines["subject_type"].isin([lv.value for lv in wanted]).to_numpy(bool)
+        lines = lines.loc[keep].reset_index(drop=True)
+
+    return FeatureSet(
+        frames=frames,
+        evidence=lines,
+        specs=specs,
+        skipped=tuple(parts.skipped),
+    )
+
+
+@dataclass(frozen=True)
+class PopulationParts:
+    """What the population and dataset signal groups give: the visits with the
+    population-stage visit signals joined, each level's signal frames, their evidence,
+    every signal not built (with the per-person stage's), and the specs of the built ones."""
+
+    visits: pd.DataFrame
+    level_parts: dict[Level, list[pd.DataFrame]]
+    evidence: list[pd.DataFrame]
+    skipped: list[tuple[str, str]]
+    specs: tuple[FeatureSpec, ...]
+
+    @property
+    def built(self) -> set[str]:
+        return {sp.name for sp in self.specs}
+
+
+def population_parts(
+    pop: Population,
+    dataset: Dataset,
+    s: FeatureSettings,
+    levels: Collection[Level],
+    skipped: Collection[tuple[str, str]] = (),
+    run: Callable[[SignalGroup], bool] | None = None,
+) -> PopulationParts:
+    """Run the population and dataset signal groups of ``levels`` (those ``run`` accepts,
+    default all; the others count as built elsewhere) over ``pop`` / ``dataset``."""
+    wanted = frozenset(levels)
+    skipped = list(skipped)
     visits = pop.visits
-    inst_groups = pop.institution_peer_group
-    doc_groups = pop.doctor_peer_group
-    skipped = list(ps.skipped)
-    evidence = [ps.evidence]
+    evidence: list[pd.DataFrame] = []
     level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
     for group in registry.groups:
         if group.stage not in ("population", "dataset") or group.compute is None:
@@ -150,6 +227,8 @@ def assemble(
         if missing:
             reason = skip_reason(missing)
             skipped += [(spec.name, reason) for spec in group.specs]
+            continue
+        if run is not None and not run(group):
             continue
         result = group.compute(pop if group.stage == "population" else dataset, s)
         names = [spec.name for spec in group.specs]
@@ -164,24 +243,18 @@ def assemble(
         )
     built = {n for n in registry._by_name} - {n for n, _ in skipped}
     built = {n for n in built if registry.get(n).level in wanted}
-
-    flags = {p: _pattern_flag(visits, p, built) for p in ROLLUP_PATTERNS}
-    person_idx = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
-    inst_idx = pop.institution_index
-    doc_idx = pop.doctor_index
-    dv = distinct_rows(pop.doctor_visits, ["v", "doctor"])
-    every_visit = np.arange(len(visits))
-    members = {
-        Level.PERSON: (person_idx, _codes(person_idx, visits["psn_no"]), every_visit),
-        Level.INSTITUTION: (inst_idx, _codes(inst_idx, visits["fixmedins_code"]), every_visit),
-        Level.DOCTOR: (doc_idx, _codes(doc_idx, dv["doctor"]), dv["v"].to_numpy()),
-    }
-    members = {level: m for level, m in members.items() if level in wanted}
-
     specs = tuple(sp for sp in registry.specs() if sp.name in built)
-    frames: dict[Level, pd.DataFrame] = {}
-    # visit level
-    vframe = _features(visits, specs, Level.VISIT)
+    return PopulationParts(visits, level_parts, evidence, skipped, specs)
+
+
+def rollup_flags(visits: pd.DataFrame, built: set[str]) -> dict[Pattern, np.ndarray]:
+    """Per roll-up pattern, whether each visit is flagged by any built visit rule of it."""
+    return {p: _pattern_flag(visits, p, built) for p in ROLLUP_PATTERNS}
+
+
+def visit_frame(visits: pd.DataFrame, specs: tuple[FeatureSpec, ...]) -> pd.DataFrame:
+    """The visit level of the ``FeatureSet``: signals, then context columns."""
+    vframe = typed_signals(visits, specs, Level.VISIT)
     vframe.index = pd.Index(visits.index, dtype="string", name="subject_id")
     vctx = pd.DataFrame(index=vframe.index)
     vctx["ctx_fund_pay"] = visits["fund"].to_numpy(dtype="float64")
@@ -194,47 +267,57 @@ def assemble(
     vctx["ctx_last_date"] = visits["last_setl_time"].dt.normalize().to_numpy()
     vctx["ctx_person"] = visits["psn_no"].array
     vctx["ctx_institution"] = visits["fixmedins_code"].array
-    frames[Level.VISIT] = pd.concat([vframe, _ctx_types(vctx)], axis=1)
+    return pd.concat([vframe, _ctx_types(vctx)], axis=1)
 
-    own = {
-        Level.PERSON: [ps.persons.set_axis(ps.persons.index.astype("string"))],
-        Level.INSTITUTION: level_parts[Level.INSTITUTION],
-        Level.DOCTOR: level_parts[Level.DOCTOR],
-    }
-    peers = {
-        Level.PERSON: _person_peer_group(visits, person_idx)
-        if Level.PERSON in wanted
-        else pd.Series(dtype="string"),
-        Level.INSTITUTION: inst_groups,
-        Level.DOCTOR: doc_groups,
-    }
-    for level, (index, codes, rows) in members.items():
-        rollup, ctx = _aggregate(visits, flags, level, index, codes, rows)
-        values = pd.concat([*(p.reindex(index) for p in own[level]), rollup], axis=1)
-        frame = _features(values, specs, level)
-        peer = peers[level].reindex(index).fillna("?")
-        ctx["ctx_peer_group"] = np.asarray(peer, dtype=object)
-        frames[level] = pd.concat([frame, _ctx_types(ctx)], axis=1)
-    if Level.INSTITUTION in frames:
-        iframe = frames[Level.INSTITUTION]
-        if "ot_peer_outlier_flag" in iframe:
-            iframe["ctx_amount_other"] = iframe["ctx_fund_pay"].where(
-                iframe["ot_peer_outlier_flag"], 0.0
-            )
-    if Level.DOCTOR in frames:
-        frames[Level.DOCTOR]["ctx_institution"] = _main_institution(dv, doc_idx)
-    frames = {level: frame for level, frame in frames.items() if level in wanted}
-    lines = _combine_evidence(concat_evidence(evidence))
-    if wanted != frozenset(Level):
-        keep = lines["subject_type"].isin([lv.value for lv in wanted]).to_numpy(bool)
-        lines = lines.loc[keep].reset_index(drop=True)
 
-    return FeatureSet(
-        frames=frames,
-        evidence=lines,
-        specs=specs,
-        skipped=tuple(skipped),
-    )
+def rollup_members(
+    level: Level, visits: pd.DataFrame, pop: Population | None = None
+) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The subjects of a level (index), and for each (subject, visit) pair the subject's
+    position (codes) and the visit's position in ``visits`` (rows). Institutions and
+    doctors are those of ``pop``; persons need only the visits."""
+    if level == Level.PERSON:
+        index = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
+        return index, _codes(index, visits["psn_no"]), np.arange(len(visits))
+    if pop is None:
+        raise ValueError(f"the {level.value} roll-ups need the population")
+    if level == Level.INSTITUTION:
+        index = pop.institution_index
+        return index, _codes(index, visits["fixmedins_code"]), np.arange(len(visits))
+    if level == Level.DOCTOR:
+        dv = distinct_rows(pop.doctor_visits, ["v", "doctor"])
+        index = pop.doctor_index
+        return index, _codes(index, dv["doctor"]), dv["v"].to_numpy()
+    raise ValueError(f"no roll-up for the {level.value} level")
+
+
+def level_frame(
+    level: Level,
+    visits: pd.DataFrame,
+    flags: dict[Pattern, np.ndarray],
+    index: pd.Index,
+    codes: np.ndarray,
+    rows: np.ndarray,
+    own: list[pd.DataFrame],
+    peer: pd.Series,
+    specs: tuple[FeatureSpec, ...],
+) -> pd.DataFrame:
+    """A person, institution or doctor level of the ``FeatureSet``: its own signals
+    (``own``), the roll-ups of visit flags, and context columns (``peer``: peer groups)."""
+    rollup, ctx = _aggregate(visits, flags, level, index, codes, rows)
+    values = pd.concat([*(p.reindex(index) for p in own), rollup], axis=1)
+    frame = typed_signals(values, specs, level)
+    ctx["ctx_peer_group"] = np.asarray(peer.reindex(index).fillna("?"), dtype=object)
+    return pd.concat([frame, _ctx_types(ctx)], axis=1)
+
+
+def finish_institutions(frame: pd.DataFrame) -> pd.DataFrame:
+    """The institution level's amount at risk of ``other``: its fund paid when it is a
+    peer outlier (set once the peer signals are in the frame)."""
+    if "ot_peer_outlier_flag" in frame:
+        frame = frame.copy()
+        frame["ctx_amount_other"] = frame["ctx_fund_pay"].where(frame["ot_peer_outlier_flag"], 0.0)
+    return frame
 
 
 def population(
@@ -242,15 +325,27 @@ def population(
     dataset: Dataset,
     s: FeatureSettings,
     levels: Collection[Level] | None = None,
+    institution_peer_group: pd.Series | None = None,
+    stay_cost_peers: PeerMedians | None = None,
 ) -> Population:
     """The ``Population`` the population stage reads, from the per-person output: doctor
     visits gain ``v``, the position of their visit in ``visits``. Peer groups of the
-    institution and doctor levels are left empty when ``levels`` does not ask for them."""
+    institution and doctor levels are left empty when ``levels`` does not ask for them.
+
+    ``institution_peer_group`` and ``stay_cost_peers`` are statistics over everyone, given
+    when ``ps`` holds only some institutions' visits (Spark's groups); by default they are
+    computed from ``ps``."""
     visit_pos = positions(ps.visits.index, ps.doctor_visits["mdtrt_id"])
     doctor_visits = ps.doctor_visits.assign(v=visit_pos)
     has_drug = np.zeros(len(ps.visits), dtype=bool)
     has_drug[visit_pos[ps.doctor_visits["aux_drug_amt"].to_numpy() != 0]] = True
     visits = ps.visits.assign(aux_has_drug=~ps.visits["is_stay"].to_numpy(bool) & has_drug)
+    if institution_peer_group is None:
+        institution_peer_group = (
+            institution_peer_groups(visits, s)
+            if levels is None or Level.INSTITUTION in levels
+            else pd.Series(dtype="string")
+        )
     return Population(
         visits=visits,
         doctor_visits=doctor_visits,
@@ -259,9 +354,8 @@ def population(
         doctor_peer_group=doctor_peer_groups(doctor_visits, visits)
         if levels is None or Level.DOCTOR in levels
         else pd.Series(dtype="string"),
-        institution_peer_group=institution_peer_groups(visits, s)
-        if levels is None or Level.INSTITUTION in levels
-        else pd.Series(dtype="string"),
+        institution_peer_group=institution_peer_group,
+        stay_cost_peers=stay_cost_peers,
     )
 
 
@@ -320,7 +414,7 @@ def _aggregate(
     return rollup, ctx
 
 
-def _main_institution(dv: pd.DataFrame, index: pd.Index) -> pd.Series:
+def main_institution(dv: pd.DataFrame, index: pd.Index) -> pd.Series:
     """The institution where most of each doctor's visits are."""
     main = (
         dv.groupby(["doctor", "fixmedins_code"])
@@ -334,12 +428,22 @@ def _main_institution(dv: pd.DataFrame, index: pd.Index) -> pd.Series:
     return main["fixmedins_code"].reindex(index).astype("string")
 
 
-def _features(values: pd.DataFrame, specs: tuple[FeatureSpec, ...], level: Level) -> pd.DataFrame:
+def typed_signals(
+    values: pd.DataFrame, specs: tuple[FeatureSpec, ...], level: Level
+) -> pd.DataFrame:
+    """The signals of ``level`` among ``specs`` from ``values``, typed: flags ``bool``
+    (missing: False), numbers ``float64``; a signal absent from ``values`` is all missing."""
     cols: dict[str, np.ndarray] = {}
     for sp in specs:
         if sp.level != level:
             continue
-        col = values[sp.name] if sp.name in values else pd.Series(np.nan, index=values.index)
+        if sp.name not in values:  # not built here (skipped, or built on another level)
+            missing = np.zeros(len(values), bool) if sp.kind == "flag" else np.nan
+            cols[sp.name] = np.broadcast_to(missing, len(values)).astype(
+                bool if sp.kind == "flag" else "float64"
+            )
+            continue
+        col = values[sp.name]
         if sp.kind == "flag":
             cols[sp.name] = col.fillna(False).astype(bool).to_numpy()
         else:
@@ -394,21 +498,22 @@ def _mode(group: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
     return np.asarray(uniques, dtype=object)[counts.argmax(axis=1)]
 
 
-def _person_peer_group(visits: pd.DataFrame, index: pd.Index) -> pd.Series:
+def person_peer_group(visits: pd.DataFrame, index: pd.Index) -> pd.Series:
     """Person peer group: the insured region."""
     first = visits.drop_duplicates("psn_no").set_index("psn_no")["insuplc_admdvs"]
     first.index = first.index.astype("string")
     return first.reindex(index).astype("string")
 
 
-def _combine_evidence(ev: pd.DataFrame) -> pd.DataFrame:
-    """One line per (subject, feature): several findings of one flag are joined."""
+def combine_evidence(ev: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """One line per (subject, feature): several findings of one flag are joined. The
+    single lines come first, in their order, then the joined ones; the mask says which."""
     if ev.empty:
-        return ev.reset_index(drop=True)
+        return ev.reset_index(drop=True), np.zeros(0, dtype=bool)
     key = ["subject_type", "subject_id", "feature", "pattern"]
     dup = pd.Series(repeated_rows(ev, key), index=ev.index)
     if not dup.any():
-        return ev.reset_index(drop=True)
+        return ev.reset_index(drop=True), np.zeros(len(ev), dtype=bool)
     single = ev.loc[~dup]
     joined = (
         ev.loc[dup]
@@ -417,4 +522,5 @@ def _combine_evidence(ev: pd.DataFrame) -> pd.DataFrame:
         .reset_index()
     )
     out = pd.concat([single, joined], ignore_index=True)
-    return out.astype("string")
+    mask = np.arange(len(out)) >= len(single)
+    return out.astype("string"), mask

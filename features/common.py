@@ -470,12 +470,36 @@ def robust_z(
     return z.astype("float64"), pct.astype("float64")
 
 
-def peer_ratio(values: pd.Series, groups: pd.Series, min_group_size: int) -> pd.Series:
-    """Value divided by its peer group's median (whole level for small groups)."""
+@dataclass(frozen=True)
+class PeerMedians:
+    """The median of each peer group, its size (rows, missing values included), and the
+    median of the whole level (what small groups are judged against)."""
+
+    median: pd.Series
+    size: pd.Series
+    overall: float
+
+
+def peer_medians(values: pd.Series, groups: pd.Series) -> PeerMedians:
+    """The ``PeerMedians`` of ``values`` in their ``groups``."""
     x = pd.Series(np.asarray(values, dtype="float64"), index=values.index)
     g = pd.Series(np.asarray(groups, dtype=object), index=values.index)
-    size = g.map(g.value_counts())
-    med = x.groupby(g).transform("median").where(size >= min_group_size, x.median())
+    return PeerMedians(median=x.groupby(g).median(), size=g.value_counts(), overall=x.median())
+
+
+def peer_ratio(
+    values: pd.Series,
+    groups: pd.Series,
+    min_group_size: int,
+    peers: PeerMedians | None = None,
+) -> pd.Series:
+    """Value divided by its peer group's median (whole level for small groups); ``peers``
+    (default: those of ``values``) when ``values`` are only some of the peers."""
+    x = pd.Series(np.asarray(values, dtype="float64"), index=values.index)
+    g = pd.Series(np.asarray(groups, dtype=object), index=values.index)
+    p = peers or peer_medians(x, g)
+    size = g.map(p.size)
+    med = g.map(p.median).where(size >= min_group_size, p.overall)
     return (x / med.where(med > 0)).astype("float64")
 
 

@@ -20,26 +20,50 @@ MEASURES = {
 }
 
 
+BILLING_COLUMNS = ("medfee", "visits", "persons", "fund", "line_amt", "high_cost_amt")
+"""The columns of ``institution_billing``."""
+
+
+def institution_billing(pop: Population) -> pd.DataFrame:
+    """What the peer comparison of institutions reads, per institution: charged and fund
+    amounts, visits, distinct persons, fee-line and high-cost item amounts (sums over the
+    institution's visits, so a group of institutions gives its own rows exactly)."""
+    visits = pop.visits
+    inst = pop.institution_index
+    g = visits.groupby("fixmedins_code")
+    return pd.DataFrame(
+        {
+            "medfee": g["medfee"].sum().reindex(inst),
+            "visits": g.size().reindex(inst).astype(float),
+            "persons": g["psn_no"].nunique().reindex(inst).astype(float),
+            "fund": g["fund"].sum().reindex(inst),
+            "line_amt": g["aux_line_amt"].sum().reindex(inst),
+            "high_cost_amt": g["aux_high_cost_amt"].sum().reindex(inst),
+        },
+        index=inst,
+    )
+
+
 def peer_outlier_signals(pop: Population, s: FeatureSettings) -> Signals:
     """Robust z-scores of billing measures against institutions of the same type, level and
     region (median/MAD, log scale for amounts); an institution above ``peer_robust_z`` and
     the ``peer_percentile`` on any of them is a peer outlier."""
-    visits = pop.visits
-    inst = pop.institution_index
-    g = visits.groupby("fixmedins_code")
-    medfee = g["medfee"].sum().reindex(inst)
-    n_visits = g.size().reindex(inst).astype(float)
-    n_persons = g["psn_no"].nunique().reindex(inst).astype(float)
-    fund = g["fund"].sum().reindex(inst)
-    line_amt = g["aux_line_amt"].sum().reindex(inst)
-    high = g["aux_high_cost_amt"].sum().reindex(inst)
+    groups = pop.institution_peer_group.reindex(pop.institution_index).fillna("?")
+    return judge_billing(institution_billing(pop), groups, s)
+
+
+def judge_billing(billing: pd.DataFrame, groups: pd.Series, s: FeatureSettings) -> Signals:
+    """``peer_outlier_signals`` from every institution's ``institution_billing`` and peer
+    group (the statistics over all institutions)."""
+    inst = billing.index
+    medfee, n_visits, n_persons = billing["medfee"], billing["visits"], billing["persons"]
+    fund, line_amt, high = billing["fund"], billing["line_amt"], billing["high_cost_amt"]
     raw = {
         "ot_cost_per_visit_peer_z": (medfee / n_visits, True),
         "ot_visits_per_person_peer_z": (n_visits / n_persons, True),
         "ot_high_cost_item_share_peer_z": ((high / line_amt.where(line_amt > 0)).fillna(0), False),
         "ot_fund_share_peer_z": ((fund / medfee.where(medfee > 0)).fillna(0).clip(0, 1), False),
     }
-    groups = pop.institution_peer_group.reindex(inst).fillna("?")
     out = pd.DataFrame(index=inst)
     outlier = pd.Series(False, index=inst)
     reasons = pd.Series("", index=inst, dtype="string")

@@ -338,12 +338,26 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
 
 def doctor_signals(pop: Population, s: FeatureSettings) -> Signals:
     """High-value drug volume against specialty peers; one drug basket for many persons."""
-    dv = pop.doctor_visits
-    docs = pop.doctor_index
+    groups = pop.doctor_peer_group.reindex(pop.doctor_index).fillna("?")
+    volume = judge_drug_volume(doctor_drug_volume(pop), groups, s)
+    basket = doctor_basket_signals(pop, s)
+    return Signals(
+        pd.concat([volume.values, basket.values], axis=1),
+        concat_evidence([volume.evidence, basket.evidence]),
+    )
+
+
+def doctor_drug_volume(pop: Population) -> pd.Series:
+    """Each doctor's amount of high-value drugs (a sum over the doctor's visits)."""
+    per = pop.doctor_visits.groupby("doctor").agg(hv=("aux_hv_drug_amt", "sum"))
+    return per["hv"].reindex(pop.doctor_index).fillna(0)
+
+
+def judge_drug_volume(hv: pd.Series, groups: pd.Series, s: FeatureSettings) -> Signals:
+    """The high-value drug signals of ``doctor_signals`` from every doctor's volume and
+    peer group (the statistics over all doctors)."""
+    docs = hv.index
     out = pd.DataFrame(index=docs)
-    per = dv.groupby("doctor").agg(hv=("aux_hv_drug_amt", "sum"))
-    hv = per["hv"].reindex(docs).fillna(0)
-    groups = pop.doctor_peer_group.reindex(docs).fillna("?")
     z, pct = robust_z(hv, groups, s.peer_min_group_size)
     out["op_doc_high_value_drug_peer_z"] = z.to_numpy()
     flag = (z >= s.peer_robust_z) & (pct >= s.peer_percentile) & (hv > 0)
@@ -375,7 +389,15 @@ def doctor_signals(pop: Population, s: FeatureSettings) -> Signals:
                 "doctor=" + who.to_series(),
             )
         )
+    return Signals(out, concat_evidence(ev))
 
+
+def doctor_basket_signals(pop: Population, s: FeatureSettings) -> Signals:
+    """One identical drug basket given by a doctor to many persons (per doctor)."""
+    dv = pop.doctor_visits
+    docs = pop.doctor_index
+    out = pd.DataFrame(index=docs)
+    ev: list[pd.DataFrame] = []
     b = dv.loc[dv["aux_drug_items"] >= s.same_basket_min_items]
     n = b.groupby(["doctor", "aux_drug_basket_key"])["psn_no"].nunique().rename("n").reset_index()
     top = n.sort_values("n", ascending=False).drop_duplicates("doctor").set_index("doctor")

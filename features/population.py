@@ -1,7 +1,9 @@
 """The whole population's per-person output, which institution, doctor and peer signals read.
 
-These signals compare subjects with each other, so they run once over the output of the
-per-person function (on a driver, after the per-partition work), never on fee lines.
+These signals compare subjects with each other, so they run over the output of the
+per-person function, never on fee lines: locally once over everyone; on Spark per group
+of institutions or doctors, given the statistics over everyone that they compare with
+(``features.spark_population``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+
+from features.common import PeerMedians
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,9 @@ class Population:
     """Peer group of each doctor: the doctor's main diagnosis chapter and hospital level."""
     institution_peer_group: pd.Series
     """Peer group of each institution: its type, hospital level and region."""
+    stay_cost_peers: PeerMedians | None = None
+    """Daily-cost medians of peer stays over everyone, when ``visits`` is only a part of
+    them (a Spark group of institutions); ``None``: computed from ``visits``."""
 
     @property
     def institution_index(self) -> pd.Index:

@@ -491,6 +491,25 @@ def profile_patients(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.
     )
 
 
+DATASET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "settlements": (
+        "setl_id",
+        "psn_no",
+        "fixmedins_code",
+        "med_type",
+        "begndate",
+        "enddate",
+        "medfee_sumamt",
+        "fund_pay_sumamt",
+        "dise_codg",
+        "atddr_no",
+    ),
+    "fee_details": ("setl_id", "hilist_code", "med_chrgitm_type", "bilg_dr_codg"),
+    "persons": ("psn_no", "brdy", "gend", "dead_date", "insuplc_admdvs"),
+}
+"""The columns of the large tables that the signal functions read (institutions: all), so
+that a caller holding the tables elsewhere (Spark) brings only these."""
+
 SIGNAL_FUNCTIONS = (
     measure_institution_volume,
     count_shared_persons,

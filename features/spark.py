@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from features.config import FeatureSettings
 from features.contract import EVIDENCE_COLUMNS, FeatureSet, FeatureSpec, Level
+from features.spark_config import SparkSettings
 from settlements.dataset import Dataset
 from settlements.errors import InputError
 from settlements.frames import coerce_table
@@ -46,47 +46,6 @@ ORDER_COLUMN = "_fg_order"
 """Position of a subject row or an evidence line in its ``FeatureSet``."""
 GROUP_COLUMN = "_fg_group"
 """The grouping key of the per-person stage: a hash bucket of ``psn_no`` (or ``psn_no``)."""
-
-
-class SparkSettings(BaseModel):
-    """How fundguard runs on Spark: the session it creates and how it groups persons."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    master: str | None = Field(
-        default=None,
-        description="Spark master URL (e.g. local[2], yarn, k8s://...); None: the one "
-        "spark-submit gives, else local[*].",
-    )
-    app_name: str = Field(default="fundguard", description="Spark application name.")
-    driver_memory: str = Field(
-        default="2g", description="spark.driver.memory (only effective before the JVM starts)."
-    )
-    executor_memory: str | None = Field(
-        default=None, description="spark.executor.memory on a cluster; None: Spark's default."
-    )
-    shuffle_partitions: int = Field(
-        default=8,
-        ge=1,
-        description="spark.sql.shuffle.partitions: a few per core locally, ~2-4 per "
-        "executor core on a cluster.",
-    )
-    person_buckets: int = Field(
-        default=0,
-        ge=0,
-        description="Persons are grouped into this many hash buckets of psn_no for the "
-        "per-person stage, so one Python call builds many persons at once; 0: one group "
-        "per person (groupBy psn_no), slow but the smallest unit of memory.",
-    )
-    arrow_batch_rows: int = Field(
-        default=10_000,
-        ge=100,
-        description="spark.sql.execution.arrow.maxRecordsPerBatch: rows per Arrow batch "
-        "between the JVM and Python.",
-    )
-    conf: dict[str, str] = Field(
-        default_factory=dict, description="Any further Spark configuration, key -> value."
-    )
 
 
 def spark_unavailable() -> str | None:
@@ -120,7 +79,7 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
     if master is not None and master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    _quiet_pandas_version_warning()
+    quiet_pandas_version_warning()
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(s.app_name)
@@ -136,6 +95,9 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(s.arrow_batch_rows),
         "spark.sql.adaptive.enabled": "true",
         "spark.driver.maxResultSize": "0",
+        # task results up to this size go straight to the driver instead of through the
+        # block manager, where large ones were lost under memory pressure in local mode
+        "spark.task.maxDirectResultSize": "64m",
         "spark.sql.parquet.inferTimestampNTZ.enabled": "true",
         # pandas writes datetime64[ns] as Parquet TIMESTAMP(NANOS), which Spark reads only
         # as nanoseconds since the epoch; contract_frame turns those back into timestamps.
@@ -151,7 +113,7 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
     return session
 
 
-def _quiet_pandas_version_warning() -> None:
+def quiet_pandas_version_warning() -> None:
     """PySpark 4 warns on every conversion that pandas 3 is not fully supported; the
     conversions fundguard uses (Arrow, str/float64/datetime64) are tested here."""
     warnings.filterwarnings(
@@ -385,7 +347,7 @@ def map_persons(
     names = [f.name for f in wide_schema.fields]
 
     def run(group: pd.DataFrame, fee_lines: pd.DataFrame) -> pd.DataFrame:
-        _quiet_pandas_version_warning()
+        quiet_pandas_version_warning()
         tagged = group[_TABLE_TAG]
         setl = group.loc[tagged.eq("settlements").to_numpy()]
         setl = setl.loc[:, [c for c in setl.columns if not c.startswith(_PERSON_PREFIX)]]
@@ -446,7 +408,8 @@ class PersonOutputs:
     def release(self) -> None:
         """Drop the persisted rows and the broadcast tables."""
         self.computation.unpersist()
-        self.small.unpersist()
+        if self.small is not None:
+            self.small.unpersist()
 
 
 def arrow_ready(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
@@ -614,7 +577,7 @@ def group_frames(
         raise ValueError("group_frames needs at least one frame")
 
     def apply(group: pd.DataFrame) -> pd.DataFrame:
-        _quiet_pandas_version_warning()
+        quiet_pandas_version_warning()
         tag = group[_TABLE_TAG].to_numpy()
         parts = {}
         for name, own in columns.items():
@@ -625,25 +588,70 @@ def group_frames(
     return tagged.groupBy(key).applyInPandas(apply, schema=schema)
 
 
+def map_groups(
+    frames: Mapping[str, SparkFrame],
+    key: str,
+    run: Callable[[dict[str, pd.DataFrame]], Mapping[str, pd.DataFrame]],
+    outputs: Mapping[str, StructType],
+) -> PersonOutputs:
+    """``group_frames`` whose ``run`` returns several named frames, declared by
+    ``outputs`` (their Spark schemas): one shuffle and one Python call per group, the
+    results persisted once and split by name (``release()`` drops them)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as sf
+    from pyspark.sql import types as st
+
+    fields = [st.StructField(_OUTPUT_TAG, st.StringType(), False)]
+    for name, schema in outputs.items():
+        fields += [st.StructField(f"{name}__{f.name}", f.dataType, True) for f in schema.fields]
+    wide_schema = st.StructType(fields)
+
+    def each(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        built = run(parts)
+        pieces = []
+        for name, schema in outputs.items():
+            frame = built[name]
+            piece = pd.DataFrame(
+                {f"{name}__{f.name}": _column_for(frame, f) for f in schema.fields},
+                index=pd.RangeIndex(len(frame)),
+            )
+            piece.insert(0, _OUTPUT_TAG, name)
+            pieces.append(piece)
+        return pd.concat(pieces, ignore_index=True)
+
+    wide = group_frames(frames, key, each, wide_schema).persist(StorageLevel.MEMORY_AND_DISK)
+    split = {
+        name: wide.where(sf.col(_OUTPUT_TAG) == name).select(
+            *[sf.col(f"{name}__{f.name}").alias(f.name) for f in schema.fields]
+        )
+        for name, schema in outputs.items()
+    }
+    return PersonOutputs(frames=split, computation=wide, small=None)
+
+
 # -- the features stage on Spark -------------------------------------------------------------
 
-_PERSON_OUTPUTS = ("visits", "persons", "doctor_visits", "evidence", "skipped")
+_PERSON_OUTPUTS = ("visits", "persons", "doctor_visits", "evidence")
 _INDEX_NAMES = {"visits": "mdtrt_id", "persons": "psn_no"}
-_GROUP_MARK = "_fg_group_done"
-"""A row of the ``skipped`` output that every group writes, to count the groups."""
 
 
 @dataclass(frozen=True)
 class PersonOutputTypes:
-    """The pandas dtypes of ``person_signals``' frames, and their Spark schemas."""
+    """The pandas dtypes of ``person_signals``' frames and their Spark schemas, the
+    ``FeatureSet`` of the few persons they were learned from, and the small tables."""
 
     dtypes: dict[str, dict[str, Any]]
     schemas: dict[str, StructType]
+    sample: FeatureSet
+    small: Dataset
+    """Institutions and catalog whole, the other tables empty."""
 
 
 def person_output_types(tables: SparkTables, settings: FeatureSettings) -> PersonOutputTypes:
-    """Learn the columns and dtypes of ``person_signals``' output from a few persons run on
-    the driver, completed from the registry for signals that few persons do not build."""
+    """Learn the columns and dtypes of ``person_signals``' output (and of the whole
+    ``FeatureSet``) from a few persons run on the driver, completed from the registry for
+    signals that few persons do not build."""
+    from features.build import assemble
     from features.person import person_signals
     from features.registry import registry
 
@@ -688,7 +696,14 @@ def person_output_types(tables: SparkTables, settings: FeatureSettings) -> Perso
     schemas = {}
     for name, columns in dtypes.items():
         schemas[name] = _schema_of(columns)
-    return PersonOutputTypes(dtypes=dtypes, schemas=schemas)
+    small = sample.with_tables(
+        settlements=sample.settlements.iloc[:0],
+        fee_details=sample.fee_details.iloc[:0],
+        persons=sample.persons.iloc[:0],
+    )
+    return PersonOutputTypes(
+        dtypes=dtypes, schemas=schemas, sample=assemble(ps, sample, settings), small=small
+    )
 
 
 def _schema_of(columns: Mapping[str, Any]) -> StructType:
@@ -703,19 +718,16 @@ def _schema_of(columns: Mapping[str, Any]) -> StructType:
 
 
 def _person_frames(ps: Any) -> dict[str, pd.DataFrame]:
-    """``PersonSignals`` as named frames, unsigned 64-bit keys viewed as signed (Spark has
-    no unsigned type; the bits are kept and viewed back on the driver)."""
+    """``PersonSignals`` as named frames: the evidence combined per (subject, feature) with
+    its order (``features.spark_population.EVIDENCE_ORDER``), unsigned 64-bit keys viewed
+    as signed (Spark has no unsigned type; the bits are kept and viewed back)."""
+    from features.spark_population import ordered_evidence
+
     frames = {
         "visits": ps.visits,
         "persons": ps.persons,
         "doctor_visits": ps.doctor_visits,
-        "evidence": ps.evidence,
-        "skipped": pd.DataFrame(
-            {
-                "feature": pd.Series([_GROUP_MARK] + [n for n, _ in ps.skipped], dtype="str"),
-                "reason": pd.Series([""] + [r for _, r in ps.skipped], dtype="str"),
-            }
-        ),
+        "evidence": ordered_evidence(ps.evidence, population_stage=False),
     }
     out = {}
     for name, frame in frames.items():
@@ -726,81 +738,9 @@ def _person_frames(ps: Any) -> dict[str, pd.DataFrame]:
     return out
 
 
-def person_signals_spark(
-    tables: SparkTables,
-    settings: FeatureSettings | None = None,
-    spark_settings: SparkSettings | None = None,
-) -> Any:
-    """``features.person.person_signals`` run unchanged per group of persons on Spark, its
-    outputs collected into one ``PersonSignals`` on the driver (as if run on everyone)."""
-    from features.person import PersonSignals, person_signals
-
-    s = settings or FeatureSettings()
-    types = person_output_types(tables, s)
-
-    def build(dataset: Dataset) -> dict[str, pd.DataFrame]:
-        ps = person_signals(
-            dataset.settlements,
-            dataset.fee_details,
-            dataset.persons,
-            dataset.institutions,
-            dataset.catalog,
-            s,
-        )
-        return _person_frames(ps)
-
-    outputs = map_persons(tables, build, types.schemas, spark_settings)
-    try:
-        collected = {name: outputs[name].toPandas() for name in _PERSON_OUTPUTS}
-    finally:
-        outputs.release()
-    frames = {
-        name: _restore(collected[name], types.dtypes[name], _INDEX_NAMES.get(name))
-        for name in _PERSON_OUTPUTS
-    }
-    visits = frames["visits"].sort_index(kind="stable")
-    first_visit = (
-        pd.Series(range(len(visits)), index=visits.index).groupby(visits["psn_no"].to_numpy()).min()
-    )
-    persons = frames["persons"]
-    persons = persons.iloc[np.argsort(first_visit.reindex(persons.index).to_numpy(), kind="stable")]
-    doctor_visits = frames["doctor_visits"].sort_values("mdtrt_id", kind="stable")
-    return PersonSignals(
-        visits=visits,
-        persons=persons,
-        doctor_visits=doctor_visits.reset_index(drop=True),
-        evidence=_evidence_in_local_order(frames["evidence"], visits.index, persons.index),
-        skipped=_skipped_everywhere(frames["skipped"]),
-    )
-
-
-def _evidence_in_local_order(
-    evidence: pd.DataFrame, visits: pd.Index, persons: pd.Index
+def restore_frame(
+    rows: pd.DataFrame, dtypes: Mapping[str, Any], index_name: str | None
 ) -> pd.DataFrame:
-    """Evidence lines in the order one local call gives them: by signal (registry order),
-    then by subject (visits by ID, persons by their first visit)."""
-    from features.registry import registry
-
-    feature_order = {spec.name: i for i, spec in enumerate(registry.specs())}
-    position = pd.Series(range(len(visits)), index=visits.astype("string"))
-    person_position = pd.Series(range(len(persons)), index=persons.astype("string"))
-    subject = evidence["subject_id"].astype("string")
-    at = np.where(
-        evidence["subject_type"].eq("visit").to_numpy(dtype=bool),
-        position.reindex(subject).to_numpy(dtype="float64"),
-        person_position.reindex(subject).to_numpy(dtype="float64"),
-    )
-    keys = pd.DataFrame(
-        {
-            "f": evidence["feature"].map(feature_order).to_numpy(dtype="float64"),
-            "s": at,
-        }
-    )
-    order = keys.sort_values(["f", "s"], kind="stable").index.to_numpy()
-    return evidence.iloc[order].reset_index(drop=True)
-
-
-def _restore(rows: pd.DataFrame, dtypes: Mapping[str, Any], index_name: str | None) -> pd.DataFrame:
     """Rows collected from Spark in the dtypes ``person_signals`` gives them locally."""
     out = {}
     for name, dtype in dtypes.items():
@@ -819,55 +759,55 @@ def _restore(rows: pd.DataFrame, dtypes: Mapping[str, Any], index_name: str | No
     return frame
 
 
-def _skipped_everywhere(rows: pd.DataFrame) -> tuple[tuple[str, str], ...]:
-    """Signals that every group skipped: those the whole dataset cannot build."""
-    groups = int((rows["feature"] == _GROUP_MARK).sum())
-    rows = rows[rows["feature"] != _GROUP_MARK]
-    counts = rows.groupby("feature", sort=False).agg(
-        n=("reason", "size"), reason=("reason", "first")
-    )
-    everywhere = counts[counts["n"] >= groups]
-    return tuple(zip(everywhere.index.astype(str), everywhere["reason"].astype(str), strict=True))
-
-
 def build_features_spark(
     tables: SparkTables,
     settings: FeatureSettings | None = None,
     spark_settings: SparkSettings | None = None,
-) -> FeatureSet:
-    """``features.build_features`` with its per-person stage run on Spark.
+) -> SparkFeatureSet:
+    """``features.build_features`` on Spark, as Spark frames.
 
     The per-person stage (every fee line: the bulk of the data) runs per group of persons
-    on the executors; the population stage (``features.assemble``: peer, institution and
-    doctor signals, roll-ups) runs on the driver over the per-visit output, exactly as the
-    local path runs it. The dataset-stage institution signals
-    (``features.provider_network``) read the raw tables, so the driver also receives the
-    settlements, persons and four fee-line columns (``DATASET_STAGE_FEE_COLUMNS``).
-    """
-    from features.build import assemble
-    from features.registry import registry
+    on the executors, ``features.person.person_signals`` unchanged; the population stage
+    runs per group of institutions, persons and doctors with the same pieces as the local
+    ``features.build.assemble`` (``features.spark_population``). The driver holds one row
+    per institution and per doctor, and, for the dataset-stage institution signals
+    (``features.provider_network``), the columns of settlements, persons and fee lines
+    they read (``provider_network.DATASET_COLUMNS``)."""
+    from features.person import person_signals
+    from features.spark_population import population_spark, sample_types
 
     s = settings or FeatureSettings()
-    ps = person_signals_spark(tables, s, spark_settings)
-    whole = any(g.stage == "dataset" for g in registry.groups)
-    fee_columns = [
-        c for c in (*DATASET_STAGE_FEE_COLUMNS, ROW_COLUMN) if c in tables.fee_details.columns
-    ]
-    collected = {
-        "settlements": tables.settlements if whole else tables.settlements.limit(0),
-        "fee_details": tables.fee_details.select(*fee_columns)
-        if whole
-        else tables.fee_details.limit(0),
-        "persons": tables.persons if whole else tables.persons.limit(0),
-        "institutions": tables.institutions,
-        "catalog": tables.catalog,
-    }
-    dataset = pandas_tables(
-        {name: None if f is None else f.toPandas() for name, f in collected.items()}
+    ss = spark_settings or SparkSettings()
+    types = person_output_types(tables, s)
+
+    def build(dataset: Dataset) -> dict[str, pd.DataFrame]:
+        ps = person_signals(
+            dataset.settlements,
+            dataset.fee_details,
+            dataset.persons,
+            dataset.institutions,
+            dataset.catalog,
+            s,
+        )
+        return _person_frames(ps)
+
+    schemas = {name: types.schemas[name] for name in _PERSON_OUTPUTS}
+    outputs = map_persons(tables, build, schemas, ss)
+    return population_spark(
+        tables, outputs.frames, sample_types(types.sample, types.dtypes), types.small, s, ss
     )
-    return assemble(ps, dataset, s)
 
 
-DATASET_STAGE_FEE_COLUMNS = ("setl_id", "hilist_code", "med_chrgitm_type", "bilg_dr_codg")
-"""The fee-line columns that the dataset-stage signals (``features.provider_network``)
-read; only these are brought to the driver."""
+def collect_feature_set(features: SparkFeatureSet) -> FeatureSet:
+    """A ``SparkFeatureSet`` brought to the driver as the local path types and orders it
+    (for tests and small datasets)."""
+    frames = {
+        level: local_frame(frame.toPandas(), features.specs)
+        for level, frame in features.frames.items()
+    }
+    return FeatureSet(
+        frames=frames,
+        evidence=local_evidence(features.evidence.toPandas()),
+        specs=features.specs,
+        skipped=features.skipped,
+    )

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from features.config import FeatureSettings
+from features.spark_config import SparkSettings
 from models.config import ModelSettings
 from serving.config import ServingSettings
 from settlements.config import IntakeSettings
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     training: TrainingSettings = TrainingSettings()
     supervision: SupervisionSettings = SupervisionSettings()
     serving: ServingSettings = ServingSettings()
+    spark: SparkSettings = SparkSettings()
 
     @property
     def store_url(self) -> str:

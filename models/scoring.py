@@ -8,6 +8,7 @@ with a fixed capacity take the first rows.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Literal
 
 import numpy as np
@@ -66,8 +67,15 @@ def score(
     order: Order = "score",
     top_reasons: int | None = None,
     ids_per_reason: int | None = None,
+    explain_subjects: Mapping[tuple[Level, Pattern], Collection[str]] | None = None,
 ) -> pd.DataFrame:
-    """The leads table for every scored subject and pattern (or the first ``top`` of each)."""
+    """The leads table for every scored subject and pattern (or the first ``top`` of each).
+
+    Reasons cite per-signal contributions for the first ``explain_top`` subjects of each
+    pattern and level in the lead order, and the fired rule flags for the rest.
+    ``explain_subjects`` names, for some (level, pattern) targets, the subjects to explain
+    with contributions instead: Spark scores a part of the subjects at a time and gives it
+    those of the part that are among the first ``explain_top`` of everyone."""
     settings = scorer._settings
     top_reasons = top_reasons or settings.top_reasons
     ids_per_reason = ids_per_reason or settings.evidence_ids_per_reason
@@ -90,9 +98,16 @@ def score(
             lookups[target.level] = evidence_lookup(
                 feature_set, target.level, scorer.columns_[target.level], ids_per_reason
             )
-        explained = chosen.index[: settings.explain_top]
-        rest = chosen.index[settings.explain_top :]
-        pieces = [(explained, scorer.contributions(feature_set, scores, explained), prefix)]
+        key = (target.level, target.pattern)
+        if explain_subjects is not None and key in explain_subjects:
+            wanted = chosen.index.isin(list(explain_subjects[key]))
+            explained, rest = chosen.index[wanted], chosen.index[~wanted]
+        else:
+            explained = chosen.index[: settings.explain_top]
+            rest = chosen.index[settings.explain_top :]
+        pieces = []
+        if len(explained) or not len(rest):
+            pieces.append((explained, scorer.contributions(feature_set, scores, explained), prefix))
         if len(rest):
             pieces.append(
                 (
@@ -117,8 +132,8 @@ def score(
             )
             for index, contributions, text in pieces
         ]
-        reasons = pd.concat([r for r, _ in said])
-        evidence = pd.concat([e for _, e in said])
+        reasons = pd.concat([r for r, _ in said]).reindex(chosen.index)
+        evidence = pd.concat([e for _, e in said]).reindex(chosen.index)
         parts.append(
             pd.DataFrame(
                 {

@@ -12,12 +12,13 @@ PySpark is imported only inside these functions.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from features.config import FeatureSettings
-from features.contract import FeatureSet, Level
+from features.contract import FeatureSet, Level, Pattern
 from features.spark import (
     ORDER_COLUMN,
     SparkFeatureSet,
@@ -64,21 +65,22 @@ def score_spark(
 
     The same rows as ``models.scoring.score`` on the whole ``FeatureSet`` (with ``top``,
     the first ``top`` per subject type and pattern); exact ties of score and margin are
-    broken by subject ID instead of frame order.
+    broken by subject ID instead of frame order. Where a level has more subjects than
+    ``explain_top``, a first pass (scores only) finds the first ``explain_top`` of each
+    pattern across buckets, and each bucket explains those of its subjects
+    (``explained_subjects``), so the reasons are the local path's too.
     """
     from pyspark.sql import functions as sf
 
     spark = features.evidence.sparkSession
     shared = spark.sparkContext.broadcast(scorer)
-    levels = {target.level for target in scorer.targets_.values()}
+    explain = spark.sparkContext.broadcast(
+        explained_subjects(features, scorer, shared, order, buckets)
+    )
     parts = []
-    for level in Level:
-        if level not in levels or level not in features.frames:
-            continue
-        if level == Level.INSTITUTION and _aggregates(scorer):
-            parts.append(_institution_leads(features, shared, top, order, buckets))
-        else:
-            parts.append(_level_leads(features, level, shared, top, order, buckets))
+    for level in _scored_levels(features, scorer):
+        work = _scoring(shared, explain, level, top, order)
+        parts.append(_by_bucket(features, scorer, level, work, lead_schema(True), buckets))
     if not parts:
         return spark.createDataFrame([], schema=lead_schema())
     leads = parts[0]
@@ -88,6 +90,74 @@ def score_spark(
         leads = _first(leads, ["subject_type", "pattern"], top)
     ranked = leads.withColumn("rank", _rank_within("subject_type"))
     return ranked.select(*LEAD_COLUMNS).withColumn("rank", sf.col("rank").cast("long"))
+
+
+def explained_subjects(
+    features: SparkFeatureSet,
+    scorer: FraudScorer,
+    shared: Any,
+    order: Order = "score",
+    buckets: int = 64,
+) -> dict[tuple[Level, Pattern], frozenset[str]]:
+    """For each (level, pattern) of a level with more subjects than ``explain_top``: the
+    first ``explain_top`` subjects in the local lead order, which ``score`` explains with
+    per-signal contributions. Smaller levels are left out (every subject is explained)."""
+
+    limit = scorer._settings.explain_top
+    out: dict[tuple[Level, Pattern], frozenset[str]] = {}
+    for level in _scored_levels(features, scorer):
+        if features.frames[level].count() <= limit:
+            continue
+
+        def keys(feature_set: FeatureSet, positions: pd.Series | None, lv: Level = level) -> Any:
+            return order_keys(feature_set, _scorer_of(shared.value, lv), lv, order, positions)
+
+        rows = _by_bucket(features, scorer, level, keys, key_schema(), buckets)
+        first = _first(rows, ["pattern"], limit).select("pattern", "subject_id").toPandas()
+        for pattern, ids in first.groupby("pattern")["subject_id"]:
+            out[(level, Pattern(str(pattern)))] = frozenset(ids.astype(str))
+        for target in scorer.targets_.values():
+            if target.level == level:
+                out.setdefault((level, target.pattern), frozenset())
+    return out
+
+
+def key_schema() -> StructType:
+    """The Spark schema of the order keys of ``order_keys``."""
+    from pyspark.sql import types as st
+
+    fields = [st.StructField(c, st.StringType(), True) for c in ("subject_id", "pattern")]
+    fields += [st.StructField(c, st.DoubleType(), True) for c in ORDER_COLUMNS]
+    return st.StructType(fields)
+
+
+def _scored_levels(features: SparkFeatureSet, scorer: FraudScorer) -> list[Level]:
+    levels = {target.level for target in scorer.targets_.values()}
+    return [level for level in Level if level in levels and level in features.frames]
+
+
+def _scoring(
+    shared: Any, explain: Any, level: Level, top: int | None, order: Order
+) -> Callable[[FeatureSet, pd.Series | None], pd.DataFrame]:
+    def work(feature_set: FeatureSet, positions: pd.Series | None) -> pd.DataFrame:
+        return score_bucket(feature_set, shared.value, level, top, order, positions, explain.value)
+
+    return work
+
+
+def _by_bucket(
+    features: SparkFeatureSet,
+    scorer: FraudScorer,
+    level: Level,
+    work: Callable[[FeatureSet, pd.Series | None], pd.DataFrame],
+    schema: StructType,
+    buckets: int,
+) -> SparkFrame:
+    """``work`` on each bucket of the level's subjects (with the visits and persons of
+    each institution when the institution inputs aggregate them)."""
+    if level == Level.INSTITUTION and _aggregates(scorer):
+        return _institution_leads(features, work, schema, buckets)
+    return _level_leads(features, level, work, schema, buckets)
 
 
 def _aggregates(scorer: FraudScorer) -> bool:
@@ -130,12 +200,11 @@ def _bucket(column: str, buckets: int) -> Any:
 def _level_leads(
     features: SparkFeatureSet,
     level: Level,
-    shared: Any,
-    top: int | None,
-    order: Order,
+    work: Callable[[FeatureSet, pd.Series | None], pd.DataFrame],
+    schema: StructType,
     buckets: int,
 ) -> SparkFrame:
-    """Leads of one level whose inputs are its own rows: buckets of subjects."""
+    """``work`` per bucket of a level whose inputs are its own rows."""
     from pyspark.sql import functions as sf
 
     rows = features.frames[level].withColumn(BUCKET, _bucket("subject_id", buckets))
@@ -150,17 +219,15 @@ def _level_leads(
             evidence=local_evidence(parts["evidence"]),
             specs=specs,
         )
-        positions = _positions(parts["rows"])
-        return score_bucket(feature_set, shared.value, level, top, order, positions)
+        return work(feature_set, _positions(parts["rows"]))
 
-    return group_frames({"rows": rows, "evidence": evidence}, BUCKET, run, lead_schema(True))
+    return group_frames({"rows": rows, "evidence": evidence}, BUCKET, run, schema)
 
 
 def _institution_leads(
     features: SparkFeatureSet,
-    shared: Any,
-    top: int | None,
-    order: Order,
+    work: Callable[[FeatureSet, pd.Series | None], pd.DataFrame],
+    schema: StructType,
     buckets: int,
 ) -> SparkFrame:
     """Institution leads, whose inputs include the visits and persons of the institution:
@@ -215,10 +282,9 @@ def _institution_leads(
             evidence=local_evidence(parts["evidence"].drop_duplicates()),
             specs=specs,
         )
-        positions = _positions(parts["institution"])
-        return score_bucket(feature_set, shared.value, Level.INSTITUTION, top, order, positions)
+        return work(feature_set, _positions(parts["institution"]))
 
-    return group_frames(frames, BUCKET, run, lead_schema(True))
+    return group_frames(frames, BUCKET, run, schema)
 
 
 def score_bucket(
@@ -228,17 +294,34 @@ def score_bucket(
     top: int | None,
     order: Order,
     positions: pd.Series | None = None,
+    explain: Mapping[tuple[Level, Pattern], Collection[str]] | None = None,
 ) -> pd.DataFrame:
     """Leads of one level for the subjects of ``feature_set``, with the order keys
     (``_key``, ``_margin`` and ``_pos``, the subject's position in the whole level, which
     breaks exact ties as the local path's stable sort does) that rank them against other
-    buckets."""
+    buckets; ``explain`` as in ``models.scoring.score``."""
     own = _scorer_of(scorer, level)
     if not own.targets_ or feature_set.frames[level].empty:
         return pd.DataFrame({c: [] for c in (*LEAD_COLUMNS, *ORDER_COLUMNS)})
-    leads = score(feature_set, own, top=top, order=order)
+    leads = score(feature_set, own, top=top, order=order, explain_subjects=explain)
+    order_keys_ = order_keys(feature_set, own, level, order, positions)
+    out = leads.merge(order_keys_, on=["subject_id", "pattern"], how="left", validate="1:1")
+    return out.astype({"rank": "int64"})
+
+
+def order_keys(
+    feature_set: FeatureSet,
+    scorer: FraudScorer,
+    level: Level,
+    order: Order,
+    positions: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Every subject of ``feature_set`` and pattern with the keys of the lead order
+    (``_key``, ``_margin``, ``_pos``): scores only, no reasons."""
+    if not scorer.targets_ or feature_set.frames[level].empty:
+        return pd.DataFrame({c: [] for c in ("subject_id", "pattern", *ORDER_COLUMNS)})
     keys = []
-    for scores in own.predict(feature_set).values():
+    for scores in scorer.predict(feature_set).values():
         frame = ordered(scores, feature_set, order)
         keys.append(
             pd.DataFrame(
@@ -250,15 +333,14 @@ def score_bucket(
                 }
             )
         )
-    order_keys = pd.concat(keys, ignore_index=True)
+    out = pd.concat(keys, ignore_index=True)
     if positions is None:
         positions = pd.Series(
             range(len(feature_set.frames[level])), index=feature_set.frames[level].index
         )
-    at = positions.reindex(order_keys["subject_id"].astype("string")).to_numpy()
-    order_keys["_pos"] = at.astype("float64")
-    out = leads.merge(order_keys, on=["subject_id", "pattern"], how="left", validate="1:1")
-    return out.astype({"rank": "int64"})
+    at = positions.reindex(out["subject_id"].astype("string")).to_numpy()
+    out["_pos"] = at.astype("float64")
+    return out
 
 
 def _positions(rows: pd.DataFrame) -> pd.Series | None:
@@ -291,12 +373,11 @@ def score_dataset_spark(
     """Leads from the contract's Parquet tables under ``location`` (any Spark store):
     signals with ``features.spark.build_features_spark`` (with the scorer's feature
     settings, else ``feature_settings``), scores per bucket of subjects."""
-    from features.spark import build_features_spark, distribute_feature_set, read_spark_tables
+    from features.spark import build_features_spark, read_spark_tables
 
     s = spark_settings or SparkSettings()
     tables = read_spark_tables(spark, location)
-    feature_set = build_features_spark(tables, scorer.feature_settings or feature_settings, s)
-    features = distribute_feature_set(spark, feature_set)
+    features = build_features_spark(tables, scorer.feature_settings or feature_settings, s)
     return score_spark(
         features, scorer, top=top, order=order, buckets=buckets or s.shuffle_partitions
     )

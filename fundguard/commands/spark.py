@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from features.spark_config import SparkSettings
 from fundguard.console import fail, summary
 
 
@@ -43,25 +44,37 @@ def score_spark_command(
         "--master",
         help="Spark master (local[2], yarn, k8s://...); default: spark-submit's, else local[*].",
     ),
-    driver_memory: str = typer.Option("2g", "--driver-memory", help="spark.driver.memory."),
+    driver_memory: str | None = typer.Option(
+        None, "--driver-memory", help="spark.driver.memory; default: the spark settings (2g)."
+    ),
     executor_memory: str | None = typer.Option(
         None, "--executor-memory", help="spark.executor.memory (cluster)."
     ),
-    shuffle_partitions: int = typer.Option(
-        8, "--shuffle-partitions", min=1, help="spark.sql.shuffle.partitions."
+    shuffle_partitions: int | None = typer.Option(
+        None,
+        "--shuffle-partitions",
+        min=1,
+        help="spark.sql.shuffle.partitions; default: the spark settings (8).",
     ),
-    person_buckets: int = typer.Option(
-        0,
+    person_buckets: int | None = typer.Option(
+        None,
         "--person-buckets",
         min=0,
-        help="Hash buckets of persons for the per-person stage; 0: one group per person.",
+        help="Hash buckets of persons for the per-person stage; 0 (default): one group per person.",
+    ),
+    population_buckets: int | None = typer.Option(
+        None,
+        "--population-buckets",
+        min=0,
+        help="Hash buckets of institutions, persons and doctors for the population stage; "
+        "0 (default): --shuffle-partitions.",
     ),
     conf: list[str] = typer.Option(
         [], "--conf", help="Further Spark configuration, key=value (repeatable)."
     ),
 ) -> None:
     """Score a dataset on Spark and write the leads table, as `fundguard score` does locally."""
-    from features.spark import SparkSettings, spark_session, spark_unavailable
+    from features.spark import spark_session, spark_unavailable
     from fundguard.cli import settings as load
     from models.spark import score_dataset_spark, write_leads
     from training.registry import champion_uri, load_scorer
@@ -75,12 +88,14 @@ def score_spark_command(
     started = time.perf_counter()
     settings = load()
     scorer = load_scorer(model or champion_uri(settings.training), settings.training)
-    spark_settings = SparkSettings(
+    spark_settings = with_options(
+        settings.spark,
         master=master,
         driver_memory=driver_memory,
         executor_memory=executor_memory,
         shuffle_partitions=shuffle_partitions,
         person_buckets=person_buckets,
+        population_buckets=population_buckets,
         conf=extra,
     )
     spark = spark_session(spark_settings)
@@ -104,6 +119,14 @@ def score_spark_command(
     rows["written to"] = out
     rows["seconds"] = f"{time.perf_counter() - started:.1f}"
     summary("score-spark", rows)
+
+
+def with_options(section: SparkSettings, **given: Any) -> SparkSettings:
+    """The ``spark`` section of the settings (``FUNDGUARD_SPARK__*``) with the options given
+    on the command line in its place; ``conf`` entries are added to the section's."""
+    update = {name: value for name, value in given.items() if value is not None}
+    update["conf"] = {**section.conf, **given.get("conf", {})}
+    return SparkSettings(**{**section.model_dump(), **update})
 
 
 def _parse_conf(pairs: list[str]) -> dict[str, str]:

@@ -98,3 +98,27 @@ def test_score_spark_writes_the_champions_leads_like_score(
     assert leads["rank"].tolist() == local["rank"].tolist()
     assert (leads["model_version"] == "fundguard/1").all()
     settings.cache_clear()
+
+
+def test_spark_section_comes_from_the_environment_and_options_override_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fundguard.commands.spark import with_options
+    from fundguard.settings import load_settings
+
+    # given the spark section set by environment variables
+    monkeypatch.setenv("FUNDGUARD_SPARK__SHUFFLE_PARTITIONS", "64")
+    monkeypatch.setenv("FUNDGUARD_SPARK__PERSON_BUCKETS", "256")
+    monkeypatch.setenv("FUNDGUARD_SPARK__CONF", '{"spark.executor.cores": "4"}')
+    section = load_settings().spark
+    assert (section.shuffle_partitions, section.person_buckets) == (64, 256)
+
+    # when the command line gives some options
+    merged = with_options(
+        section, shuffle_partitions=8, person_buckets=None, conf={"spark.task.cpus": "1"}
+    )
+
+    # then those win, the others keep the section's values, and conf entries add up
+    assert merged.shuffle_partitions == 8
+    assert merged.person_buckets == 256
+    assert merged.conf == {"spark.executor.cores": "4", "spark.task.cpus": "1"}

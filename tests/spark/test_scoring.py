@@ -48,3 +48,28 @@ def test_spark_buckets_score_the_same_leads_as_the_local_path(spark: Any, top: i
     assert got["reasons"].tolist() == local["reasons"].tolist()
     assert got["evidence"].tolist() == local["evidence"].tolist()
     assert set(got["model_version"]) == {"fundguard/3"}
+
+
+@pytest.mark.parametrize("top", [None, 60])
+def test_spark_explains_the_same_first_subjects_as_the_local_path_past_explain_top(
+    spark: Any, top: int | None
+) -> None:
+    from features.spark import distribute_feature_set
+    from models.spark import score_spark
+
+    # given a scorer that explains only the first 25 subjects of each pattern and level
+    feature_set, labels = example_feature_set(600, seed=2)
+    settings = FAST.model_copy(update={"explain_top": 25})
+    scorer = FraudScorer(settings).fit(feature_set, labels).with_version("fundguard/3")
+    local = by_subject(score(feature_set, scorer, top=top))
+    beyond = local["reasons"].str.contains("beyond the first 25 explained")
+    assert 0 < beyond.sum() < len(local)
+
+    # when Spark scores the same subjects in buckets
+    leads = score_spark(distribute_feature_set(spark, feature_set), scorer, top=top, buckets=5)
+    got = by_subject(leads.toPandas())
+
+    # then the same subjects are explained with contributions: every reason is the same
+    assert got[KEY].equals(local[KEY])
+    assert got["reasons"].tolist() == local["reasons"].tolist()
+    assert got["evidence"].tolist() == local["evidence"].tolist()
