@@ -64,6 +64,7 @@ class Application:
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _skips_noted: bool = field(default=False, repr=False)
     _check_signals: CheckSignals | None = field(default=None, repr=False)
+    _check_signals_for: FeatureSettings | None = field(default=None, repr=False)
 
     # --- components -------------------------------------------------------------------
 
@@ -202,18 +203,20 @@ class Application:
         )
         return answers
 
-    def check_signals(self, settings: FeatureSettings) -> CheckSignals:
+    def check_signals(self, settings: FeatureSettings | None) -> CheckSignals:
         """The checks' signal builder for the champion's feature ``settings`` and the
         evidence's catalogue, built once (it indexes the catalogue) and again only when a
         new champion brings other settings."""
         from features.check import CheckSignals
 
         with self._lock:
-            if self._check_signals is None or self._check_signals.settings is not settings:
+            built = self._check_signals
+            if built is None or self._check_signals_for is not settings:
                 reference = self.evidence()
                 catalog = reference.catalog if reference is not None else None
-                self._check_signals = CheckSignals(settings, catalog)
-            return self._check_signals
+                built = self._check_signals = CheckSignals(settings, catalog)
+                self._check_signals_for = settings
+            return built
 
     def _note_skipped(self, skipped: tuple[tuple[str, str], ...]) -> None:
         """Log once per worker which signals a check cannot build (e.g. no catalogue), in
