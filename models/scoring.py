@@ -75,11 +75,12 @@ def score(
     pattern and level in the lead order, and the fired rule flags for the rest.
     ``explain_subjects`` names, for some (level, pattern) targets, the subjects to explain
     with contributions instead: Spark scores a part of the subjects at a time and gives it
-    those of the part that are among the first ``explain_top`` of everyone."""
+    those of the part that are among the first ``explain_top`` of everyone (such a call
+    takes the general path, not the subject-by-subject one of a few subjects)."""
     settings = scorer._settings
     top_reasons = top_reasons or settings.top_reasons
     ids_per_reason = ids_per_reason or settings.evidence_ids_per_reason
-    if _few(feature_set, scorer):
+    if explain_subjects is None and _few(feature_set, scorer):
         few = _score_few(feature_set, scorer, top, order, top_reasons, ids_per_reason)
         if few is not None:
             return few
