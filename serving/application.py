@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from features.config import FeatureSettings
-from features.contract import Level
 from serving.auth import UserRegistry
 from serving.config import ServingSettings
 from serving.schemas import CheckResult, FlagOut, PatternScore, SettlementIn, to_frames
@@ -41,8 +40,6 @@ log = logging.getLogger(__name__)
 
 CHECK_LEVELS = ("visit", "person")
 """Subject levels a single settlement is judged at: its visit and its person."""
-CHECK_FEATURE_LEVELS = (Level.VISIT, Level.PERSON)
-"""The feature levels a check builds: institution and doctor signals are not scored."""
 
 
 @dataclass
