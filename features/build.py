@@ -88,6 +88,7 @@ def build_features(
     track: Track = no_track,
     check: bool = True,
     levels: Collection[Level] | None = None,
+    warn_skipped: bool = True,
 ) -> FeatureSet:
     """Every registered signal of ``dataset`` at every level, with evidence and context.
 
@@ -100,6 +101,9 @@ def build_features(
     evidence; their values are those of the full build, since no visit or person signal
     reads an institution or doctor signal. A real-time check of one settlement asks for
     visit and person and so skips the institution and doctor work that dominates it.
+
+    ``warn_skipped=False`` leaves out the "signals skipped" warning: the service builds
+    one settlement's signals per call, and the same skips every time are noise there.
     """
     s = settings or FeatureSettings()
     if check:
@@ -123,7 +127,17 @@ def build_features(
     steps = [("per-person signals", per_person), ("population signals", population_stage)]
     for _, step in track(steps, "building features", total=len(steps)):
         step()
-    return state["out"]  # type: ignore[return-value]
+    out: FeatureSet = state["out"]  # type: ignore[assignment]
+    if warn_skipped and out.skipped:
+        log.warning(
+            SKIPPED_SIGNALS,
+            extra={"count": len(out.skipped), "features": ",".join(n for n, _ in out.skipped)},
+        )
+    return out
+
+
+SKIPPED_SIGNALS = "signals skipped"
+"""The warning of a build whose optional tables, columns or settings leave signals out."""
 
 
 def assemble(
@@ -236,11 +250,6 @@ def population_parts(
         evidence.append(result.evidence)
     for part in level_parts[Level.VISIT]:
         visits = visits.join(part)
-    if skipped:
-        log.warning(
-            "signals skipped",
-            extra={"count": len(skipped), "features": ",".join(n for n, _ in skipped)},
-        )
     built = {n for n in registry._by_name} - {n for n, _ in skipped}
     built = {n for n in built if registry.get(n).level in wanted}
     specs = tuple(sp for sp in registry.specs() if sp.name in built)

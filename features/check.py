@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -44,6 +44,7 @@ from features.frames import (
 from features.person import missing_needs, skip_reason
 from features.registry import LEVEL_WORD, PREFIX, SignalGroup, registry
 from settlements.dataset import Dataset
+from settlements.lone import LoneSettlement
 from settlements.schema import (
     CHRONIC_MED_TYPES,
     DRUG_CHARGE_ITEMS,
@@ -250,8 +251,8 @@ class CheckSignals:
     check=False, levels=(Level.VISIT, Level.PERSON))``. The fast path covers a dataset of
     exactly one settlement with typed columns (as intake hands them over) whose catalogue
     is absent or the one given here (the same frame, or an equal one); every other input
-    is delegated to ``build_features``. The per-call "signals skipped" warning is not
-    logged (the list is in ``FeatureSet.skipped``).
+    is delegated to ``build_features``, without its per-call "signals skipped" warning
+    (the list is in ``FeatureSet.skipped``).
     """
 
     def __init__(
@@ -279,7 +280,9 @@ class CheckSignals:
         lone = self.build_lone(dataset)
         if lone is not None:
             return lone
-        return build_features(dataset, self.settings, check=False, levels=CHECK_LEVELS)
+        return build_features(
+            dataset, self.settings, check=False, levels=CHECK_LEVELS, warn_skipped=False
+        )
 
     def build_lone(self, dataset: Dataset) -> FeatureSet | None:
         """The fast path alone: the ``FeatureSet`` of a covered lone settlement, ``None``
@@ -293,10 +296,34 @@ class CheckSignals:
 
     # -- the fast path ------------------------------------------------------------------
 
+    def build_settlement(self, lone: LoneSettlement) -> FeatureSet | None:
+        """The fast path on Python values: the ``FeatureSet`` of ``build(dataset)`` for the
+        dataset of ``lone``'s rows with this builder's catalogue (the service's checks,
+        which never build frames of the request), ``None`` when the fast path does not
+        cover it (then build the frames and call ``build``)."""
+        if not self.covered or (self.catalog is not None and not len(self.catalog)):
+            return None
+        try:
+            catalog = self.catalog
+            with_catalog = catalog is not None
+
+            def columns(table: str) -> Collection[str] | None:
+                if table == "catalog":
+                    return None if catalog is None else catalog.columns
+                return lone.columns.get(table)
+
+            layout = self._layout_of(columns)
+            return self._assemble(self._visit_of(lone, with_catalog), layout, with_catalog)
+        except _UncoveredError:
+            return None
+
     def _build(self, dataset: Dataset) -> FeatureSet:
         with_catalog = self._catalog_known(dataset.catalog)
         layout = self._layout(dataset)
         visit = self._visit(dataset, with_catalog)
+        return self._assemble(visit, layout, with_catalog)
+
+    def _assemble(self, visit: _Visit, layout: _Layout, with_catalog: bool) -> FeatureSet:
         values, lines = self._signals(visit, layout, with_catalog)
         flags = {p: any(values[n] for n in _visit_flags(p) if n in layout.built) for p in Pattern}
         has_drug = _has_drug(visit)
@@ -356,7 +383,6 @@ class CheckSignals:
 
     def _layout(self, dataset: Dataset) -> _Layout:
         """Specs, skipped signals and frame columns for the dataset's optional data."""
-        s = self.settings
         tables = {
             "catalog": dataset.catalog,
             "persons": dataset.persons,
@@ -365,17 +391,26 @@ class CheckSignals:
             "settlements": dataset.settlements,
         }
 
+        def columns(table: str) -> Collection[str] | None:
+            frame = tables.get(table)
+            return None if frame is None else frame.columns
+
+        return self._layout_of(columns)
+
+    def _layout_of(self, columns: Callable[[str], Collection[str] | None]) -> _Layout:
+        """The layout of tables with these ``columns`` (``None``: no such table)."""
+
         def has(need: str) -> bool:
             table, _, column = need.partition(".")
-            frame = tables.get(table)
-            if frame is None:
+            present = columns(table)
+            if present is None:
                 return False
-            return not column or column in frame.columns
+            return not column or column in present
 
         assert self._groups is not None
         key = tuple(has(n) for n in self._needs)
         if key not in self._layouts:
-            self._layouts[key] = _make_layout(self._groups, has, s)
+            self._layouts[key] = _make_layout(self._groups, has, self.settings)
         return self._layouts[key]
 
     def _visit(self, dataset: Dataset, with_catalog: bool) -> _Visit:
@@ -433,6 +468,100 @@ class CheckSignals:
             hosp_lv=hosp_lv if hosp_lv is not None else "?",
             lines=self._lines(dataset.fee_details, one["mdtrt_id"], with_catalog),
         )
+
+    def _visit_of(self, lone: LoneSettlement, with_catalog: bool) -> _Visit:
+        """``_visit`` of the dataset of ``lone``'s rows, read from the values directly."""
+        for table, needed in (
+            ("settlements", SETTLEMENT_COLUMNS),
+            ("fee_details", FEE_COLUMNS),
+            ("persons", PERSON_COLUMNS),
+            ("institutions", INSTITUTION_COLUMNS),
+        ):
+            if not set(needed) <= lone.columns.get(table, frozenset()):
+                raise _UncoveredError
+        setl, person, inst = lone.settlement, lone.person, lone.institution
+        one = {
+            c: _required(_text(setl.get(c)))
+            for c in ("setl_id", "mdtrt_id", "psn_no", "fixmedins_code")
+        }
+        begin, end, setl_time = (
+            _required(_instant(setl.get(c))) for c in ("begndate", "enddate", "setl_time")
+        )
+        medfee, fund = _number(setl.get("medfee_sumamt")), _number(setl.get("fund_pay_sumamt"))
+        if math.isnan(medfee) or math.isnan(fund):
+            raise _UncoveredError
+        refund = "refd_setl_flag" in lone.columns["settlements"] and (
+            _text(setl.get("refd_setl_flag")) == "1"
+        )
+        gend = brdy = insuplc = dead = None
+        if _text(person.get("psn_no")) == one["psn_no"]:
+            gend = _text(person.get("gend"))
+            brdy = _instant(person.get("brdy"))
+            insuplc = _text(person.get("insuplc_admdvs"))
+            if "dead_date" in lone.columns["persons"]:
+                dead = _instant(person.get("dead_date"))
+        hosp_lv = None
+        own = _text(inst.get("fixmedins_code")) == one["fixmedins_code"]
+        if own and "hosp_lv" in lone.columns["institutions"]:
+            hosp_lv = _text(inst.get("hosp_lv"))
+        lines = self._lines_of(lone, one["mdtrt_id"], with_catalog)
+        return _Visit(
+            setl_id=one["setl_id"],
+            mdtrt_id=one["mdtrt_id"],
+            psn_no=one["psn_no"],
+            inst=one["fixmedins_code"],
+            med_type=_required(_text(setl.get("med_type"))),
+            begin=_midnight(begin),
+            end=_midnight(end),
+            setl_time=setl_time,
+            medfee=0.0 + medfee,
+            fund=0.0 + fund,
+            is_refund=refund,
+            chapter=_chapter(_text(setl.get("dise_codg"))),
+            gend=gend,
+            brdy=brdy,
+            insuplc=insuplc,
+            dead=dead,
+            hosp_lv=hosp_lv if hosp_lv is not None else "?",
+            lines=lines,
+        )
+
+    def _lines_of(
+        self, lone: LoneSettlement, mdtrt_id: str, with_catalog: bool
+    ) -> tuple[_Line, ...]:
+        """``_lines`` of the rows of ``lone.fee_lines``."""
+        has_days = "prd_days" in lone.columns["fee_details"]
+        lines = []
+        for fee in lone.fee_lines:
+            if _text(fee.get("mdtrt_id")) != mdtrt_id:
+                continue
+            day = _required(_instant(fee.get("fee_ocur_time")))
+            setl_id = _required(_text(fee.get("setl_id")))
+            sn = _required(_text(fee.get("feedetl_sn")))
+            code = _required(_text(fee.get("hilist_code")))
+            cnt, amt = _number(fee.get("cnt")), _number(fee.get("det_item_fee_sumamt"))
+            if math.isnan(cnt) or math.isnan(amt):
+                raise _UncoveredError
+            c = _text(fee.get("med_chrgitm_type"))
+            lines.append(
+                _Line(
+                    setl_id=setl_id,
+                    feedetl_sn=sn,
+                    day=_midnight(day),
+                    item=code,
+                    chrg=c,
+                    cnt=cnt,
+                    amt=amt,
+                    doctor=_text(fee.get("bilg_dr_codg")),
+                    prd_days=_number(fee.get("prd_days")) if has_days else math.nan,
+                    is_bed=c == "01",
+                    is_care=c in SUBSTANTIVE_CHARGE_ITEMS,
+                    is_exam=c in _EXAM_ITEMS,
+                    is_drug=c in DRUG_CHARGE_ITEMS or _text(fee.get("list_type")) in _DRUG_LISTS,
+                    limits=self._limits.get(code, self._no_limits) if with_catalog else {},
+                )
+            )
+        return tuple(lines)
 
     def _lines(self, fees: pd.DataFrame, mdtrt_id: str, with_catalog: bool) -> tuple[_Line, ...]:
         visit_of = _codes(fees, "mdtrt_id")
@@ -1030,6 +1159,44 @@ def _numbers(frame: pd.DataFrame, column: str) -> list[float]:
     return values.astype("float64").tolist()
 
 
+def _required(value: Any) -> Any:
+    """A value the fast path needs (``build_features`` reports its absence)."""
+    if value is None:
+        raise _UncoveredError
+    return value
+
+
+def _text(value: Any) -> str | None:
+    """A code of a row (``None`` when missing); only text is covered."""
+    if value is None or isinstance(value, str):
+        return value
+    raise _UncoveredError
+
+
+def _instant(value: Any) -> int | None:
+    """A date or naive date-time of a row as nanoseconds since the epoch (as
+    ``datetime64[ns]`` holds it); ``None`` when missing."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            raise _UncoveredError
+        since = value - _EPOCH_TIME
+        return (since.days * 86_400 + since.seconds) * 10**9 + since.microseconds * 1_000
+    if isinstance(value, dt.date):
+        return (value - _EPOCH).days * DAY_NS
+    raise _UncoveredError
+
+
+def _number(value: Any) -> float:
+    """A number of a row as a float (NaN when missing)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _UncoveredError
+    return float(value)
+
+
 def _first(codes: list[str | None], code: str) -> int | None:
     for i, c in enumerate(codes):
         if c == code:
@@ -1120,6 +1287,7 @@ def _day(ns: int) -> str:
 
 
 _EPOCH = dt.date(1970, 1, 1)
+_EPOCH_TIME = dt.datetime(1970, 1, 1)
 
 
 def _num(value: float, decimals: int = 0) -> str:

@@ -12,9 +12,6 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +21,7 @@ import pandas as pd
 from features.config import FeatureSettings
 from serving.auth import UserRegistry
 from serving.config import ServingSettings
-from serving.schemas import CheckResult, FlagOut, PatternScore, SettlementIn, to_frames
+from serving.schemas import CheckResult, FlagOut, PatternScore, SettlementIn, to_frames, to_lone
 from settlements.config import IntakeSettings
 from settlements.dataset import Dataset
 from settlements.errors import InputError
@@ -159,10 +156,27 @@ class Application:
         """
         if not items:
             return []
+        started = time.perf_counter()
+        answers = self.check_lone(items[0]) if len(items) == 1 else None
+        if answers is None:
+            answers = self.check_frames(items)
+        log.info(
+            "checked settlements",
+            extra={
+                "settlements": len(items),
+                "invalid": sum(a.recommendation == "invalid" for a in answers),
+                "review": sum(a.recommendation == "review" for a in answers),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return answers
+
+    def check_frames(self, items: list[SettlementIn]) -> list[CheckResult]:
+        """``check`` through frames: intake's ``validate_dataset``, ``CheckSignals.build``
+        and ``score`` over the request's tables (any number of settlements)."""
         from models.scoring import score
         from settlements.intake import validate_dataset
 
-        started = time.perf_counter()
         scorer = _levels_view(self.scorer(), CHECK_LEVELS)
         frames = to_frames(items)
         result = validate_dataset(Dataset(**frames), self.intake, self.pseudonym_key)
@@ -171,8 +185,7 @@ class Application:
         signals = self.check_signals(scorer.feature_settings)
         accepted = result.dataset.with_tables(catalog=signals.catalog)
         if len(accepted.settlements):
-            with quiet_skipped_signals():
-                feature_set = signals.build(accepted)
+            feature_set = signals.build(accepted)
             self._note_skipped(feature_set.skipped)
             leads = score(feature_set, scorer)
             evidence = feature_set.evidence
@@ -188,17 +201,33 @@ class Application:
                     "evidence",
                 ]
             )
-        answers = _results(items, problems, leads, evidence, scorer.model_version, self.serving)
-        log.info(
-            "checked settlements",
-            extra={
-                "settlements": len(items),
-                "invalid": len(problems),
-                "review": sum(a.recommendation == "review" for a in answers),
-                "seconds": round(time.perf_counter() - started, 3),
-            },
-        )
-        return answers
+        return _results(items, problems, leads, evidence, scorer.model_version, self.serving)
+
+    def check_lone(self, item: SettlementIn) -> list[CheckResult] | None:
+        """``check`` of one settlement from its values, without frames of the request
+        (``settlements.lone.judge_lone``, ``CheckSignals.build_settlement``): the answer of
+        ``check_frames``, or ``None`` when this fast path does not cover the input."""
+        from models.scoring import score
+        from settlements.lone import judge_lone
+
+        scorer = _levels_view(self.scorer(), CHECK_LEVELS)
+        lone = to_lone(item)
+        verdict = judge_lone(lone, self.intake)
+        if not verdict.accepted:
+            invalid = CheckResult(
+                setl_id=item.settlement.setl_id,
+                recommendation="invalid",
+                problems=list(verdict.problems),
+                model_version=scorer.model_version,
+            )
+            return [invalid]
+        feature_set = self.check_signals(scorer.feature_settings).build_settlement(lone)
+        if feature_set is None:
+            return None
+        self._note_skipped(feature_set.skipped)
+        leads = score(feature_set, scorer)
+        evidence = feature_set.evidence
+        return _results([item], {}, leads, evidence, scorer.model_version, self.serving)
 
     def check_signals(self, settings: FeatureSettings | None) -> CheckSignals:
         """The checks' signal builder for the champion's feature ``settings`` and the
@@ -225,36 +254,6 @@ class Application:
                     "signals a check does not build",
                     extra={"count": len(skipped), "features": ",".join(n for n, _ in skipped)},
                 )
-
-
-_QUIET_SKIPS: ContextVar[bool] = ContextVar("quiet_skipped_signals", default=False)
-SKIPPED_SIGNALS_MESSAGE = "signals skipped"
-"""``features.build``'s warning when signals cannot be built (e.g. no catalogue)."""
-
-
-class _SkippedSignalsFilter(logging.Filter):
-    """Drops ``features.build``'s "signals skipped" warning inside ``quiet_skipped_signals``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (_QUIET_SKIPS.get() and record.getMessage() == SKIPPED_SIGNALS_MESSAGE)
-
-
-_skips_filter = _SkippedSignalsFilter()
-
-
-@contextmanager
-def quiet_skipped_signals() -> Iterator[None]:
-    """Within this block (this thread or task only), ``build_features`` does not warn
-    about skipped signals: the service builds one settlement's signals per call, and the
-    same skips each time are noise; batch builds elsewhere still warn."""
-    logger = logging.getLogger("features.build")
-    if _skips_filter not in logger.filters:
-        logger.addFilter(_skips_filter)
-    token = _QUIET_SKIPS.set(True)
-    try:
-        yield
-    finally:
-        _QUIET_SKIPS.reset(token)
 
 
 def _levels_view(scorer: FraudScorer, levels: tuple[str, ...]) -> FraudScorer:

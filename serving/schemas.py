@@ -9,11 +9,15 @@ A missing required column or a wrong type is a 400 that names the field.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Literal
 
+import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NaiveDatetime, StrictStr, model_validator
 
+from settlements.frames import TEXT
+from settlements.lone import LoneSettlement
 from settlements.schema import FEE_DETAILS, INSTITUTIONS, PERSONS, SETTLEMENTS, Table
 
 MAX_FEE_LINES = 5_000
@@ -24,6 +28,11 @@ MAX_BATCH = 1_000
 Code = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 Money = Annotated[float, Field(allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
+Day = Annotated[dt.date, Field(ge=dt.date(1678, 1, 1), le=dt.date(2261, 12, 31))]
+"""A date (``yyyy-MM-dd``) in the range intake accepts (nanosecond timestamps)."""
+Instant = Annotated[NaiveDatetime, Field(ge=dt.datetime(1678, 1, 1), le=dt.datetime(2261, 12, 31))]
+"""A local date-time (``yyyy-MM-dd HH:mm:ss``, no offset: the contract's times are local),
+in the range intake accepts."""
 
 
 class _Row(BaseModel):
@@ -36,7 +45,7 @@ class FeeLineIn(_Row):
     feedetl_sn: Code
     setl_id: Code
     mdtrt_id: Code
-    fee_ocur_time: dt.datetime
+    fee_ocur_time: Instant
     hilist_code: Code
     hilist_name: StrictStr | None = None
     list_type: Code
@@ -56,9 +65,9 @@ class SettlementFields(_Row):
     psn_no: Code
     fixmedins_code: Code
     med_type: Code
-    begndate: dt.date
-    enddate: dt.date
-    setl_time: dt.datetime
+    begndate: Day
+    enddate: Day
+    setl_time: Instant
     medfee_sumamt: Money
     hifp_pay: Money
     fund_pay_sumamt: Money
@@ -75,10 +84,10 @@ class PersonFields(_Row):
 
     psn_no: Code
     gend: Code
-    brdy: dt.date
+    brdy: Day
     insutype: Code
     insuplc_admdvs: Code
-    dead_date: dt.date | None = None
+    dead_date: Day | None = None
 
 
 class InstitutionFields(_Row):
@@ -166,19 +175,21 @@ CONTRACT_MODELS: dict[str, tuple[Table, type[_Row]]] = {
 
 
 def _frame(rows: list[_Row], table: Table, model: type[_Row]) -> pd.DataFrame:
-    """Rows as a frame with the contract's columns and dtypes (codes as strings)."""
-    names = [c for c in table.column_names if c in model.model_fields]
-    frame = pd.DataFrame.from_records([r.model_dump() for r in rows], columns=names)
+    """Rows as a frame with the contract's columns in intake's types (codes as ``str``,
+    dates and date-times ``datetime64[ns]``, numbers ``float64``), built column by column
+    from the values (intake's coercion then has nothing left to convert)."""
+    columns: dict[str, object] = {}
     for column in table.columns:
-        if column.name not in names:
+        if column.name not in model.model_fields:
             continue
+        values = [getattr(r, column.name) for r in rows]
         if column.kind == "str":
-            frame[column.name] = frame[column.name].astype("string")
+            columns[column.name] = pd.array(values, dtype=TEXT)
         elif column.kind in ("date", "datetime"):
-            frame[column.name] = pd.to_datetime(frame[column.name]).astype("datetime64[ns]")
+            columns[column.name] = np.array(values, dtype="datetime64[ns]")
         else:
-            frame[column.name] = frame[column.name].astype("float64")
-    return frame
+            columns[column.name] = np.array(values, dtype="float64")
+    return pd.DataFrame(columns, copy=False)
 
 
 def to_frames(items: list[SettlementIn]) -> dict[str, pd.DataFrame]:
@@ -194,3 +205,23 @@ def to_frames(items: list[SettlementIn]) -> dict[str, pd.DataFrame]:
         "persons": _frame(list(persons.values()), PERSONS, PersonFields),
         "institutions": _frame(list(institutions.values()), INSTITUTIONS, InstitutionFields),
     }
+
+
+@functools.cache
+def _lone_columns() -> dict[str, frozenset[str]]:
+    return {
+        table.name: frozenset(c for c in table.column_names if c in model.model_fields)
+        for table, model in CONTRACT_MODELS.values()
+    }
+
+
+def to_lone(item: SettlementIn) -> LoneSettlement:
+    """The request's one settlement as Python values (the fast path of ``/check``): the
+    same rows and columns that ``to_frames`` makes frames of."""
+    return LoneSettlement(
+        settlement=item.settlement.model_dump(),
+        fee_lines=[f.model_dump() for f in item.fee_details],
+        person=item.person.model_dump(),
+        institution=item.institution.model_dump(),
+        columns=_lone_columns(),
+    )

@@ -151,3 +151,22 @@ def test_a_settlement_without_its_person_is_a_400_that_names_it(
 
     assert response.status_code == 400
     assert ["person"] in [e["loc"] for e in response.json()["detail"]]
+
+
+def test_a_time_with_an_offset_and_a_date_beyond_intakes_range_are_400s_that_name_them(
+    service_client: TestClient, tokens: dict[Role, str]
+) -> None:
+    # given a settlement time with a UTC offset (the contract's times are local) and a stay
+    # that begins in the year 3000 (beyond the nanosecond range intake types dates in)
+    body = stay()
+    body["settlement"]["setl_time"] = "2024-03-03T16:00:00+08:00"
+    body["settlement"]["begndate"] = "3000-01-01"
+
+    # when it is checked
+    response = service_client.post("/check", json=body, headers=bearer(tokens[Role.SYSTEM]))
+
+    # then the answer is a 400 naming both fields, not a server error
+    assert response.status_code == 400
+    located = [e["loc"] for e in response.json()["detail"]]
+    assert ["settlement", "setl_time"] in located
+    assert ["settlement", "begndate"] in located
