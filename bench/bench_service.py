@@ -114,15 +114,16 @@ def bodies(dataset: Any) -> list[dict[str, Any]]:
 
 
 def breakdown(env: dict[str, str], items: list[dict[str, Any]], n: int) -> dict[str, float]:
-    """Median seconds of each stage of one /check, in process: intake validation, signals,
-    scoring (visit and person targets) — where the service's time goes."""
+    """Median milliseconds of each stage of one /check, in process, on the service's path
+    (one settlement from its values): intake's rules (``judge_lone``), signals
+    (``build_settlement``), scoring of the visit and person targets; and the whole check
+    through frames (``check_frames``: validate_dataset, build, score) for comparison."""
     from features.check import CheckSignals
     from models.scoring import score
     from serving.application import CHECK_LEVELS, _levels_view
-    from serving.schemas import SettlementIn, to_frames
+    from serving.schemas import SettlementIn, to_lone
     from settlements.config import IntakeSettings
-    from settlements.dataset import Dataset
-    from settlements.intake import validate_dataset
+    from settlements.lone import judge_lone
     from training.config import TrainingSettings
     from training.registry import champion_uri, load_scorer
 
@@ -132,19 +133,47 @@ def breakdown(env: dict[str, str], items: list[dict[str, Any]], n: int) -> dict[
     )
     scorer = _levels_view(load_scorer(champion_uri(training), training), CHECK_LEVELS)
     signals = CheckSignals(scorer.feature_settings)
-    stages: dict[str, list[float]] = {"validate": [], "features": [], "score": []}
-    for body in items[:n]:
-        frames = to_frames([SettlementIn.model_validate(body)])
+    stages: dict[str, list[float]] = {"judge": [], "features": [], "score": []}
+    for body in items[: 2 * n]:
+        lone = to_lone(SettlementIn.model_validate(body))
         t0 = time.perf_counter()
-        dataset = validate_dataset(Dataset(**frames), IntakeSettings()).dataset
+        judge_lone(lone, IntakeSettings())
         t1 = time.perf_counter()
-        feature_set = signals.build(dataset)
+        feature_set = signals.build_settlement(lone)
         t2 = time.perf_counter()
+        assert feature_set is not None
         score(feature_set, scorer)
         t3 = time.perf_counter()
         for name, took in zip(stages, (t1 - t0, t2 - t1, t3 - t2), strict=True):
             stages[name].append(took)
-    return {f"stage_{k}_median_ms": round(float(np.median(v)) * 1000, 1) for k, v in stages.items()}
+    figures = {
+        f"stage_{k}_median_ms": round(float(np.median(v[n:])) * 1000, 2) for k, v in stages.items()
+    }
+    figures["frames_path_median_ms"] = round(float(np.median(_frames_path(env, items, n))), 1)
+    return figures
+
+
+def _frames_path(env: dict[str, str], items: list[dict[str, Any]], n: int) -> list[float]:
+    """Milliseconds of ``Application.check_frames`` (the path of several settlements)."""
+    from fundguard.settings import load_settings
+    from serving.application import build_application
+    from serving.schemas import SettlementIn
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        app = build_application(load_settings())
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    app.warm()
+    took = []
+    for body in items[: 2 * n]:
+        item = SettlementIn.model_validate(body)
+        started = time.perf_counter()
+        app.check_frames([item])
+        took.append((time.perf_counter() - started) * 1000)
+    return took[n:]
 
 
 def free_port() -> int:
@@ -207,13 +236,26 @@ async def load(
 async def batches(
     url: str, token: str, items: list[dict[str, Any]], size: int, n: int, timeout: float
 ) -> tuple[float, int, list[str]]:
-    """``n`` concurrent /score calls of ``size`` settlements; elapsed, settlements, errors."""
+    """``n`` concurrent /score calls of up to ``size`` settlements each, every body within
+    the service's default request limit (a client splits what the service would refuse
+    with 413); elapsed, settlements, errors."""
+    from serving.config import ServingSettings
+
+    limit = ServingSettings().max_request_bytes
     headers = {"Authorization": f"Bearer {token}"}
     errors: list[str] = []
     async with httpx.AsyncClient(base_url=url, headers=headers) as client:
 
         async def one(i: int) -> int:
-            chunk = [items[(i * size + j) % len(items)] for j in range(size)]
+            chunk: list[dict[str, Any]] = []
+            used = len('{"settlements": []}')
+            for j in range(size):
+                item = items[(i * size + j) % len(items)]
+                more = len(json.dumps(item).encode()) + 2
+                if chunk and used + more > limit:
+                    break
+                chunk.append(item)
+                used += more
             try:
                 r = await client.post("/score", json={"settlements": chunk}, timeout=timeout)
             except httpx.HTTPError as exc:
@@ -295,8 +337,9 @@ def main() -> None:
             }
             for key, value in figures.items():
                 print(f"{key:>28}: {value}")
-            if errors:
-                print("first errors:", json.dumps(sorted(set(errors))[:5], ensure_ascii=False))
+            if errors or batch_errors:
+                first = sorted(set(errors))[:5] + sorted(set(batch_errors))[:5]
+                print("first errors:", json.dumps(first, ensure_ascii=False))
         finally:
             server.terminate()
             try:
