@@ -206,7 +206,10 @@ def _population(store: Store, plan_date: date, settings: SupervisionSettings) ->
         .drop_duplicates("subject_id", keep="last")
         .set_index("subject_id")["grade"]
     )
-    frame["grade"] = frame["subject_id"].map(latest).fillna(settings.ungraded_grade)
+    # as text first: with no grade at all the mapped column is float NaN, which a text
+    # fill would upcast (pandas 4 refuses it)
+    graded = frame["subject_id"].map(latest).astype("object")
+    frame["grade"] = graded.where(graded.notna(), settings.ungraded_grade).astype("str")
     return frame
 
 
