@@ -421,52 +421,33 @@ class CheckSignals:
         _require(dataset.fee_details, FEE_COLUMNS)
         _require(dataset.persons, PERSON_COLUMNS)
         _require(dataset.institutions, INSTITUTION_COLUMNS)
-        one = {c: _code(setl, c) for c in ("setl_id", "mdtrt_id", "psn_no", "fixmedins_code")}
-        dise = _codes(setl, "dise_codg")[0]
-        begin, end, setl_time = (
-            _instants(setl, c)[0] for c in ("begndate", "enddate", "setl_time")
-        )
-        if begin is None or end is None or setl_time is None:
-            raise _UncoveredError
-        medfee = _numbers(setl, "medfee_sumamt")[0]
-        fund = _numbers(setl, "fund_pay_sumamt")[0]
-        if math.isnan(medfee) or math.isnan(fund):
-            raise _UncoveredError
-        refund = "refd_setl_flag" in setl and _codes(setl, "refd_setl_flag")[0] == "1"
-
+        ids = {c: _codes(setl, c)[0] for c in ("setl_id", "mdtrt_id", "psn_no", "fixmedins_code")}
+        person: dict[str, Any] = {}
         persons = dataset.persons
-        at = _first(_codes(persons, "psn_no"), one["psn_no"])
-        gend = brdy = insuplc = dead = None
+        at = _first(_codes(persons, "psn_no"), ids["psn_no"])
         if at is not None:
-            gend = _codes(persons, "gend")[at]
-            brdy = _instants(persons, "brdy")[at]
-            insuplc = _codes(persons, "insuplc_admdvs")[at]
-            if "dead_date" in persons:
-                dead = _instants(persons, "dead_date")[at]
+            person = {
+                "gend": _codes(persons, "gend")[at],
+                "brdy": _instants(persons, "brdy")[at],
+                "insuplc": _codes(persons, "insuplc_admdvs")[at],
+                "dead": _instants(persons, "dead_date")[at] if "dead_date" in persons else None,
+            }
         inst = dataset.institutions
-        at = _first(_codes(inst, "fixmedins_code"), one["fixmedins_code"])
+        at = _first(_codes(inst, "fixmedins_code"), ids["fixmedins_code"])
         hosp_lv = None
         if at is not None and "hosp_lv" in inst:
             hosp_lv = _codes(inst, "hosp_lv")[at]
-        return _Visit(
-            setl_id=one["setl_id"],
-            mdtrt_id=one["mdtrt_id"],
-            psn_no=one["psn_no"],
-            inst=one["fixmedins_code"],
-            med_type=_code(setl, "med_type"),
-            begin=_midnight(begin),
-            end=_midnight(end),
-            setl_time=setl_time,
-            medfee=0.0 + medfee,
-            fund=0.0 + fund,
-            is_refund=refund,
-            chapter=_chapter(dise),
-            gend=gend,
-            brdy=brdy,
-            insuplc=insuplc,
-            dead=dead,
-            hosp_lv=hosp_lv if hosp_lv is not None else "?",
-            lines=self._lines(dataset.fee_details, one["mdtrt_id"], with_catalog),
+        return _make_visit(
+            ids,
+            med_type=_codes(setl, "med_type")[0],
+            dise=_codes(setl, "dise_codg")[0],
+            instants=[_instants(setl, c)[0] for c in ("begndate", "enddate", "setl_time")],
+            medfee=_numbers(setl, "medfee_sumamt")[0],
+            fund=_numbers(setl, "fund_pay_sumamt")[0],
+            refund="refd_setl_flag" in setl and _codes(setl, "refd_setl_flag")[0] == "1",
+            person=person,
+            hosp_lv=hosp_lv,
+            lines=self._lines(dataset.fee_details, _required(ids["mdtrt_id"]), with_catalog),
         )
 
     def _visit_of(self, lone: LoneSettlement, with_catalog: bool) -> _Visit:
@@ -479,51 +460,34 @@ class CheckSignals:
         ):
             if not set(needed) <= lone.columns.get(table, frozenset()):
                 raise _UncoveredError
-        setl, person, inst = lone.settlement, lone.person, lone.institution
-        one = {
-            c: _required(_text(setl.get(c)))
-            for c in ("setl_id", "mdtrt_id", "psn_no", "fixmedins_code")
-        }
-        begin, end, setl_time = (
-            _required(_instant(setl.get(c))) for c in ("begndate", "enddate", "setl_time")
-        )
-        medfee, fund = _number(setl.get("medfee_sumamt")), _number(setl.get("fund_pay_sumamt"))
-        if math.isnan(medfee) or math.isnan(fund):
-            raise _UncoveredError
-        refund = "refd_setl_flag" in lone.columns["settlements"] and (
-            _text(setl.get("refd_setl_flag")) == "1"
-        )
-        gend = brdy = insuplc = dead = None
-        if _text(person.get("psn_no")) == one["psn_no"]:
-            gend = _text(person.get("gend"))
-            brdy = _instant(person.get("brdy"))
-            insuplc = _text(person.get("insuplc_admdvs"))
-            if "dead_date" in lone.columns["persons"]:
-                dead = _instant(person.get("dead_date"))
+        setl, row, inst = lone.settlement, lone.person, lone.institution
+        ids = {c: _text(setl.get(c)) for c in ("setl_id", "mdtrt_id", "psn_no", "fixmedins_code")}
+        person: dict[str, Any] = {}
+        if _text(row.get("psn_no")) == ids["psn_no"]:
+            person = {
+                "gend": _text(row.get("gend")),
+                "brdy": _instant(row.get("brdy")),
+                "insuplc": _text(row.get("insuplc_admdvs")),
+                "dead": _instant(row.get("dead_date"))
+                if "dead_date" in lone.columns["persons"]
+                else None,
+            }
         hosp_lv = None
-        own = _text(inst.get("fixmedins_code")) == one["fixmedins_code"]
+        own = _text(inst.get("fixmedins_code")) == ids["fixmedins_code"]
         if own and "hosp_lv" in lone.columns["institutions"]:
             hosp_lv = _text(inst.get("hosp_lv"))
-        lines = self._lines_of(lone, one["mdtrt_id"], with_catalog)
-        return _Visit(
-            setl_id=one["setl_id"],
-            mdtrt_id=one["mdtrt_id"],
-            psn_no=one["psn_no"],
-            inst=one["fixmedins_code"],
-            med_type=_required(_text(setl.get("med_type"))),
-            begin=_midnight(begin),
-            end=_midnight(end),
-            setl_time=setl_time,
-            medfee=0.0 + medfee,
-            fund=0.0 + fund,
-            is_refund=refund,
-            chapter=_chapter(_text(setl.get("dise_codg"))),
-            gend=gend,
-            brdy=brdy,
-            insuplc=insuplc,
-            dead=dead,
-            hosp_lv=hosp_lv if hosp_lv is not None else "?",
-            lines=lines,
+        return _make_visit(
+            ids,
+            med_type=_text(setl.get("med_type")),
+            dise=_text(setl.get("dise_codg")),
+            instants=[_instant(setl.get(c)) for c in ("begndate", "enddate", "setl_time")],
+            medfee=_number(setl.get("medfee_sumamt")),
+            fund=_number(setl.get("fund_pay_sumamt")),
+            refund="refd_setl_flag" in lone.columns["settlements"]
+            and _text(setl.get("refd_setl_flag")) == "1",
+            person=person,
+            hosp_lv=hosp_lv,
+            lines=self._lines_of(lone, _required(ids["mdtrt_id"]), with_catalog),
         )
 
     def _lines_of(
@@ -531,37 +495,23 @@ class CheckSignals:
     ) -> tuple[_Line, ...]:
         """``_lines`` of the rows of ``lone.fee_lines``."""
         has_days = "prd_days" in lone.columns["fee_details"]
-        lines = []
-        for fee in lone.fee_lines:
-            if _text(fee.get("mdtrt_id")) != mdtrt_id:
-                continue
-            day = _required(_instant(fee.get("fee_ocur_time")))
-            setl_id = _required(_text(fee.get("setl_id")))
-            sn = _required(_text(fee.get("feedetl_sn")))
-            code = _required(_text(fee.get("hilist_code")))
-            cnt, amt = _number(fee.get("cnt")), _number(fee.get("det_item_fee_sumamt"))
-            if math.isnan(cnt) or math.isnan(amt):
-                raise _UncoveredError
-            c = _text(fee.get("med_chrgitm_type"))
-            lines.append(
-                _Line(
-                    setl_id=setl_id,
-                    feedetl_sn=sn,
-                    day=_midnight(day),
-                    item=code,
-                    chrg=c,
-                    cnt=cnt,
-                    amt=amt,
-                    doctor=_text(fee.get("bilg_dr_codg")),
-                    prd_days=_number(fee.get("prd_days")) if has_days else math.nan,
-                    is_bed=c == "01",
-                    is_care=c in SUBSTANTIVE_CHARGE_ITEMS,
-                    is_exam=c in _EXAM_ITEMS,
-                    is_drug=c in DRUG_CHARGE_ITEMS or _text(fee.get("list_type")) in _DRUG_LISTS,
-                    limits=self._limits.get(code, self._no_limits) if with_catalog else {},
-                )
+        return tuple(
+            self._line(
+                setl_id=_text(fee.get("setl_id")),
+                sn=_text(fee.get("feedetl_sn")),
+                when=_instant(fee.get("fee_ocur_time")),
+                code=_text(fee.get("hilist_code")),
+                list_type=_text(fee.get("list_type")),
+                chrg=_text(fee.get("med_chrgitm_type")),
+                cnt=_number(fee.get("cnt")),
+                amt=_number(fee.get("det_item_fee_sumamt")),
+                doctor=_text(fee.get("bilg_dr_codg")),
+                prd=_number(fee.get("prd_days")) if has_days else math.nan,
+                with_catalog=with_catalog,
             )
-        return tuple(lines)
+            for fee in lone.fee_lines
+            if _text(fee.get("mdtrt_id")) == mdtrt_id
+        )
 
     def _lines(self, fees: pd.DataFrame, mdtrt_id: str, with_catalog: bool) -> tuple[_Line, ...]:
         visit_of = _codes(fees, "mdtrt_id")
@@ -570,45 +520,57 @@ class CheckSignals:
             return ()
         if len(keep) != len(visit_of):
             fees = fees.iloc[keep]
-        setl_id = _codes(fees, "setl_id")
-        sn = _codes(fees, "feedetl_sn")
-        when = _instants(fees, "fee_ocur_time")
-        item = _codes(fees, "hilist_code")
-        list_type = _codes(fees, "list_type")
-        chrg = _codes(fees, "med_chrgitm_type")
-        cnt = _numbers(fees, "cnt")
-        amt = _numbers(fees, "det_item_fee_sumamt")
-        doctor = _codes(fees, "bilg_dr_codg")
-        prd = _numbers(fees, "prd_days") if "prd_days" in fees else [math.nan] * len(keep)
-        lines = []
-        for i in range(len(keep)):
-            day = when[i]
-            code = item[i]
-            ids = (setl_id[i], sn[i], code)
-            if day is None or any(x is None for x in ids):
-                raise _UncoveredError
-            if math.isnan(cnt[i]) or math.isnan(amt[i]):
-                raise _UncoveredError
-            c = chrg[i]
-            lines.append(
-                _Line(
-                    setl_id=setl_id[i],  # type: ignore[arg-type]
-                    feedetl_sn=sn[i],  # type: ignore[arg-type]
-                    day=_midnight(day),
-                    item=code,  # type: ignore[arg-type]
-                    chrg=c,
-                    cnt=cnt[i],
-                    amt=amt[i],
-                    doctor=doctor[i],
-                    prd_days=prd[i],
-                    is_bed=c == "01",
-                    is_care=c in SUBSTANTIVE_CHARGE_ITEMS,
-                    is_exam=c in _EXAM_ITEMS,
-                    is_drug=c in DRUG_CHARGE_ITEMS or list_type[i] in _DRUG_LISTS,
-                    limits=self._limits.get(code, self._no_limits) if with_catalog else {},  # type: ignore[arg-type]
-                )
-            )
-        return tuple(lines)
+        columns = [
+            _codes(fees, "setl_id"),
+            _codes(fees, "feedetl_sn"),
+            _instants(fees, "fee_ocur_time"),
+            _codes(fees, "hilist_code"),
+            _codes(fees, "list_type"),
+            _codes(fees, "med_chrgitm_type"),
+            _numbers(fees, "cnt"),
+            _numbers(fees, "det_item_fee_sumamt"),
+            _codes(fees, "bilg_dr_codg"),
+            _numbers(fees, "prd_days") if "prd_days" in fees else [math.nan] * len(keep),
+        ]
+        return tuple(
+            self._line(*values, with_catalog=with_catalog) for values in zip(*columns, strict=True)
+        )
+
+    def _line(
+        self,
+        setl_id: str | None,
+        sn: str | None,
+        when: int | None,
+        code: str | None,
+        list_type: str | None,
+        chrg: str | None,
+        cnt: float,
+        amt: float,
+        doctor: str | None,
+        prd: float,
+        *,
+        with_catalog: bool,
+    ) -> _Line:
+        """One fee line of the visit, classified, with its catalogue limits."""
+        if math.isnan(cnt) or math.isnan(amt):
+            raise _UncoveredError
+        item = _required(code)
+        return _Line(
+            setl_id=_required(setl_id),
+            feedetl_sn=_required(sn),
+            day=_midnight(_required(when)),
+            item=item,
+            chrg=chrg,
+            cnt=cnt,
+            amt=amt,
+            doctor=doctor,
+            prd_days=prd,
+            is_bed=chrg == "01",
+            is_care=chrg in SUBSTANTIVE_CHARGE_ITEMS,
+            is_exam=chrg in _EXAM_ITEMS,
+            is_drug=chrg in DRUG_CHARGE_ITEMS or list_type in _DRUG_LISTS,
+            limits=self._limits.get(item, self._no_limits) if with_catalog else {},
+        )
 
     def _signals(
         self, visit: _Visit, layout: _Layout, with_catalog: bool
@@ -1159,6 +1121,46 @@ def _numbers(frame: pd.DataFrame, column: str) -> list[float]:
     return values.astype("float64").tolist()
 
 
+def _make_visit(
+    ids: dict[str, str | None],
+    *,
+    med_type: str | None,
+    dise: str | None,
+    instants: list[int | None],
+    medfee: float,
+    fund: float,
+    refund: bool,
+    person: dict[str, Any],
+    hosp_lv: str | None,
+    lines: tuple[_Line, ...],
+) -> _Visit:
+    """The lone visit from the values either path read (``person`` empty when the
+    settlement's person is not in the persons given)."""
+    begin, end, setl_time = (_required(x) for x in instants)
+    if math.isnan(medfee) or math.isnan(fund):
+        raise _UncoveredError
+    return _Visit(
+        setl_id=_required(ids["setl_id"]),
+        mdtrt_id=_required(ids["mdtrt_id"]),
+        psn_no=_required(ids["psn_no"]),
+        inst=_required(ids["fixmedins_code"]),
+        med_type=_required(med_type),
+        begin=_midnight(begin),
+        end=_midnight(end),
+        setl_time=setl_time,
+        medfee=0.0 + medfee,
+        fund=0.0 + fund,
+        is_refund=refund,
+        chapter=_chapter(dise),
+        gend=person.get("gend"),
+        brdy=person.get("brdy"),
+        insuplc=person.get("insuplc"),
+        dead=person.get("dead"),
+        hosp_lv=hosp_lv if hosp_lv is not None else "?",
+        lines=lines,
+    )
+
+
 def _required(value: Any) -> Any:
     """A value the fast path needs (``build_features`` reports its absence)."""
     if value is None:
@@ -1197,7 +1199,7 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _first(codes: list[str | None], code: str) -> int | None:
+def _first(codes: list[str | None], code: str | None) -> int | None:
     for i, c in enumerate(codes):
         if c == code:
             return i
