@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 
 from features.common import (
     PeerMedians,
+    Signals,
     concat_evidence,
     distinct_rows,
     peer_groups,
@@ -27,8 +29,10 @@ from features.common import (
 )
 from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
-from features.person import PersonSignals, missing_needs, person_signals, skip_reason
-from features.population import Population
+from features.frames import prepare
+from features.parallel import Runner, Task, in_turn, runner
+from features.person import PersonSignals, PersonStage, missing_needs, skip_reason
+from features.population import Population, has_column
 from features.registry import LEVEL_WORD, PREFIX, SignalGroup, registry
 from settlements.dataset import Dataset
 from settlements.errors import InputError
@@ -104,21 +108,31 @@ def build_features(
     s = settings or FeatureSettings()
     if check:
         check_input(dataset)
-    steps: list[tuple[str, Callable[[], None]]] = []
+    wanted = frozenset(Level) if levels is None else frozenset(levels)
+    run = runner(s.workers, len(dataset.settlements), s.parallel_min_settlements)
     state: dict[str, object] = {}
 
     def per_person() -> None:
-        state["ps"] = person_signals(
+        pf = prepare(
             dataset.settlements,
             dataset.fee_details,
             dataset.persons,
             dataset.institutions,
             dataset.catalog,
-            s,
         )
+        stage = PersonStage.of(pf, s)
+        # the dataset-stage groups read the dataset alone: computed beside the persons'
+        early = dataset_groups(dataset, s, wanted)
+        tasks = [*stage.tasks(), *(group_task(g, dataset, s) for g in early)]
+        results = run(tasks)
+        n = len(results) - len(early)
+        state["ps"] = stage.finish(results[:n])
+        state["early"] = {id(g): r for g, r in zip(early, results[n:], strict=True)}
 
     def population_stage() -> None:
-        state["out"] = assemble(state["ps"], dataset, s, levels)  # type: ignore[arg-type]
+        ps: PersonSignals = state["ps"]  # type: ignore[assignment]
+        early: dict[int, Signals] = state["early"]  # type: ignore[assignment]
+        state["out"] = assemble(ps, dataset, s, levels, run, early)
 
     steps = [("per-person signals", per_person), ("population signals", population_stage)]
     for _, step in track(steps, "building features", total=len(steps)):
@@ -126,11 +140,36 @@ def build_features(
     return state["out"]  # type: ignore[return-value]
 
 
+def group_task(group: SignalGroup, given: object, s: FeatureSettings) -> Task:
+    """The computation of a signal group over ``given`` (a ``Population`` or ``Dataset``)."""
+    if group.compute is None:
+        raise ValueError("a roll-up group has no computation of its own")
+    return functools.partial(group.compute, given, s)
+
+
+def dataset_groups(
+    dataset: Dataset, s: FeatureSettings, levels: Collection[Level]
+) -> list[SignalGroup]:
+    """The dataset-stage groups that ``population_parts`` would compute for ``levels``."""
+    return [
+        group
+        for group in registry.groups
+        if group.stage == "dataset"
+        and group.compute is not None
+        and group.specs[0].level in levels
+        and not missing_needs(
+            group, functools.partial(has_column, dataset.institutions, dataset.catalog), s
+        )
+    ]
+
+
 def assemble(
     ps: PersonSignals,
     dataset: Dataset,
     s: FeatureSettings,
     levels: Collection[Level] | None = None,
+    run: Runner = in_turn,
+    computed: Mapping[int, Signals] | None = None,
 ) -> FeatureSet:
     """The population stage and the ``FeatureSet`` from the per-person output of everyone
     (``ps`` may be the concatenation of per-partition outputs), for ``levels`` (default
@@ -139,11 +178,13 @@ def assemble(
     It is the composition of the pieces that Spark runs per group
     (``features.spark_population``): ``population_parts`` (the population and dataset
     signal groups), ``visit_frame``, ``level_frame`` over ``rollup_members`` and
-    ``finish_institutions`` / ``main_institution``, and ``combine_evidence``.
+    ``finish_institutions`` / ``main_institution``, and ``combine_evidence``. ``run`` runs
+    the signal groups (``features.parallel``); ``computed`` holds results of groups already
+    computed (by ``id`` of the group).
     """
     wanted = frozenset(Level) if levels is None else frozenset(levels)
     pop = population(ps, dataset, s, wanted)
-    parts = population_parts(pop, dataset, s, wanted, ps.skipped)
+    parts = population_parts(pop, dataset, s, wanted, ps.skipped, runner=run, computed=computed)
     visits = parts.visits
     specs = parts.specs
     flags = rollup_flags(visits, parts.built)
@@ -210,14 +251,16 @@ def population_parts(
     levels: Collection[Level],
     skipped: Collection[tuple[str, str]] = (),
     run: Callable[[SignalGroup], bool] | None = None,
+    runner: Runner = in_turn,
+    computed: Mapping[int, Signals] | None = None,
 ) -> PopulationParts:
     """Run the population and dataset signal groups of ``levels`` (those ``run`` accepts,
-    default all; the others count as built elsewhere) over ``pop`` / ``dataset``."""
+    default all; the others count as built elsewhere) over ``pop`` / ``dataset``, through
+    ``runner``; ``computed`` holds the results of groups already computed (by ``id``)."""
     wanted = frozenset(levels)
     skipped = list(skipped)
-    visits = pop.visits
-    evidence: list[pd.DataFrame] = []
-    level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
+    done = dict(computed or {})
+    todo: list[SignalGroup] = []
     for group in registry.groups:
         if group.stage not in ("population", "dataset") or group.compute is None:
             continue
@@ -230,7 +273,15 @@ def population_parts(
             continue
         if run is not None and not run(group):
             continue
-        result = group.compute(pop if group.stage == "population" else dataset, s)
+        todo.append(group)
+    waiting = [g for g in todo if id(g) not in done]
+    tasks = [group_task(g, pop if g.stage == "population" else dataset, s) for g in waiting]
+    done.update(zip((id(g) for g in waiting), runner(tasks), strict=True))
+    visits = pop.visits
+    evidence: list[pd.DataFrame] = []
+    level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
+    for group in todo:
+        result = done[id(group)]
         names = [spec.name for spec in group.specs]
         level_parts[group.specs[0].level].append(result.values[names])
         evidence.append(result.evidence)

@@ -48,10 +48,16 @@ class Population:
 
     def has(self, need: str) -> bool:
         """Whether an optional table or column is present (values may be missing)."""
-        table, _, column = need.partition(".")
-        frame = {"catalog": self.catalog, "institutions": self.institutions}.get(table)
-        if frame is None:
-            return False
-        if not column:
-            return True
-        return column in frame.columns
+        return has_column(self.institutions, self.catalog, need)
+
+
+def has_column(institutions: pd.DataFrame, catalog: pd.DataFrame | None, need: str) -> bool:
+    """Whether the small tables hold an optional table or column (``catalog``,
+    ``institutions.lat`` ...): what ``Population.has`` and the dataset-stage groups ask."""
+    table, _, column = need.partition(".")
+    frame = {"catalog": catalog, "institutions": institutions}.get(table)
+    if frame is None:
+        return False
+    if not column:
+        return True
+    return column in frame.columns

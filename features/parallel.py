@@ -1,0 +1,77 @@
+"""Independent pieces of a feature build computed side by side in forked processes.
+
+The signal groups of a stage read the same frames and never each other's output, so
+``build_features`` hands them out as tasks: ``in_turn`` runs them here one after the
+other, ``Forked(workers)`` in that many forked processes, which see the frames through
+copy-on-write memory (nothing is pickled on the way in) and send back only their result.
+Either way the results come back in the order of the tasks, and each task runs the same
+function on the same input, so the build is the same whichever runs it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Task = Callable[[], Any]
+
+
+class Runner(Protocol):
+    """Runs tasks and returns their results in the order of the tasks."""
+
+    def __call__(self, tasks: Sequence[Task]) -> list[Any]: ...
+
+
+def in_turn(tasks: Sequence[Task]) -> list[Any]:
+    """Each task in this process, one after the other."""
+    return [task() for task in tasks]
+
+
+_TASKS: Sequence[Task] = ()
+"""The tasks of the pool being started: forked workers find them here by position."""
+
+
+def _run(position: int) -> Any:
+    return _TASKS[position]()
+
+
+@dataclass(frozen=True)
+class Forked:
+    """Tasks in ``workers`` forked processes, handed out in order as workers free up
+    (put the longest first); in this process when fork is unavailable or one would do."""
+
+    workers: int
+
+    def __call__(self, tasks: Sequence[Task]) -> list[Any]:
+        global _TASKS
+        workers = min(self.workers, len(tasks))
+        if workers <= 1 or "fork" not in mp.get_all_start_methods():
+            return in_turn(tasks)
+        _TASKS = tasks
+        try:
+            # the workers fork at the first submit, while _TASKS holds these tasks
+            context = mp.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                futures = [pool.submit(_run, i) for i in range(len(tasks))]
+                return [future.result() for future in futures]
+        finally:
+            _TASKS = ()
+
+
+def usable_cpus() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def runner(workers: int, size: int, min_size: int) -> Runner:
+    """``Forked`` with ``workers`` processes (0: one per usable core) for an input of
+    ``size`` settlements of at least ``min_size``; ``in_turn`` otherwise."""
+    n = workers or usable_cpus()
+    return Forked(n) if n > 1 and size >= min_size else in_turn
