@@ -22,10 +22,10 @@ from features.common import (
     PeerMedians,
     Signals,
     concat_evidence,
-    distinct_rows,
     peer_groups,
     positions,
     repeated_rows,
+    sort_order,
 )
 from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
@@ -211,8 +211,8 @@ def assemble(
     if Level.INSTITUTION in frames:
         frames[Level.INSTITUTION] = finish_institutions(frames[Level.INSTITUTION])
     if Level.DOCTOR in frames:
-        dv = distinct_rows(pop.doctor_visits, ["v", "doctor"])
-        frames[Level.DOCTOR]["ctx_institution"] = main_institution(dv, pop.doctor_index)
+        main = main_institution(pop.doctor_pairs, pop.doctor_index, pop.doctor_pair_codes)
+        frames[Level.DOCTOR]["ctx_institution"] = main
     frames = {level: frame for level, frame in frames.items() if level in wanted}
     lines, _ = combine_evidence(concat_evidence([ps.evidence, *parts.evidence]))
     if wanted != frozenset(Level):
@@ -336,9 +336,7 @@ def rollup_members(
         index = pop.institution_index
         return index, _codes(index, visits["fixmedins_code"]), np.arange(len(visits))
     if level == Level.DOCTOR:
-        dv = distinct_rows(pop.doctor_visits, ["v", "doctor"])
-        index = pop.doctor_index
-        return index, _codes(index, dv["doctor"]), dv["v"].to_numpy()
+        return pop.doctor_index, pop.doctor_pair_codes, pop.doctor_pairs["v"].to_numpy()
     raise ValueError(f"no roll-up for the {level.value} level")
 
 
@@ -380,8 +378,9 @@ def population(
     stay_cost_peers: PeerMedians | None = None,
 ) -> Population:
     """The ``Population`` the population stage reads, from the per-person output: doctor
-    visits gain ``v``, the position of their visit in ``visits``. Peer groups of the
-    institution and doctor levels are left empty when ``levels`` does not ask for them.
+    visits gain ``v``, the position of their visit in ``visits``. The institution peer
+    groups are left empty when ``levels`` does not ask for them; the doctor peer groups
+    (computed when asked for) are computed here when ``levels`` asks for doctors.
 
     ``institution_peer_group`` and ``stay_cost_peers`` are statistics over everyone, given
     when ``ps`` holds only some institutions' visits (Spark's groups); by default they are
@@ -397,17 +396,17 @@ def population(
             if levels is None or Level.INSTITUTION in levels
             else pd.Series(dtype="string")
         )
-    return Population(
+    pop = Population(
         visits=visits,
         doctor_visits=doctor_visits,
         institutions=dataset.institutions,
         catalog=dataset.catalog,
-        doctor_peer_group=doctor_peer_groups(doctor_visits, visits)
-        if levels is None or Level.DOCTOR in levels
-        else pd.Series(dtype="string"),
         institution_peer_group=institution_peer_group,
         stay_cost_peers=stay_cost_peers,
     )
+    if levels is None or Level.DOCTOR in levels:
+        pop.doctor_peer_group  # noqa: B018 -- worked out here, before any worker forks
+    return pop
 
 
 def _pattern_flag(visits: pd.DataFrame, pattern: Pattern, built: set[str]) -> np.ndarray:
@@ -465,18 +464,31 @@ def _aggregate(
     return rollup, ctx
 
 
-def main_institution(dv: pd.DataFrame, index: pd.Index) -> pd.Series:
-    """The institution where most of each doctor's visits are."""
-    main = (
-        dv.groupby(["doctor", "fixmedins_code"])
-        .size()
-        .rename("n")
-        .reset_index()
-        .sort_values(["n", "fixmedins_code"], ascending=[False, True])
-        .drop_duplicates("doctor")
-        .set_index("doctor")
-    )
-    return main["fixmedins_code"].reindex(index).astype("string")
+def main_institution(
+    dv: pd.DataFrame, index: pd.Index, codes: np.ndarray | None = None
+) -> pd.Series:
+    """The institution where most of each doctor's visits are (ties: the smallest code),
+    for the doctors of ``index``; ``codes``: each row's doctor position in ``index``."""
+    doctor = _codes(index, dv["doctor"]) if codes is None else codes
+    inst, insts = pd.factorize(dv["fixmedins_code"], sort=True)
+    ok = (doctor >= 0) & (inst >= 0)
+    width = max(len(insts), 1)
+    key = doctor[ok].astype(np.int64) * width + inst[ok]
+    if len(index) * width <= 4 * len(key):  # dense: count every (doctor, institution) cell
+        counts = np.bincount(key, minlength=len(index) * width)
+        keys = np.flatnonzero(counts)
+        counts = counts[keys]
+    else:
+        ordered = np.sort(key)
+        new = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+        keys = ordered[new]
+        counts = np.diff(np.r_[np.flatnonzero(new), len(ordered)])
+    d, i = keys // width, keys % width
+    order = sort_order(d, -counts, i)
+    best = order[np.r_[True, d[order][1:] != d[order][:-1]]] if len(order) else order
+    main = pd.array([pd.NA] * len(index), dtype="string")
+    main[d[best]] = pd.array(np.asarray(insts, dtype=object)[i[best]], dtype="string")
+    return pd.Series(main, index=index, name="fixmedins_code")
 
 
 def typed_signals(
@@ -526,27 +538,6 @@ def institution_peer_groups(visits: pd.DataFrame, s: FeatureSettings) -> pd.Seri
     groups = peer_groups(t + "|" + lv + "|" + city, t + "|" + lv, s.peer_min_group_size)
     groups.index = pd.Index(inst.index, dtype="string", name="subject_id")
     return groups
-
-
-def doctor_peer_groups(doctor_visits: pd.DataFrame, visits: pd.DataFrame) -> pd.Series:
-    """Doctor peer group (specialty pattern): the diagnosis chapter most of the doctor's
-    visits carry and the hospital level where most of them are (``K|3``)."""
-    dv = distinct_rows(doctor_visits, ["v", "doctor"])
-    rows = dv["v"].to_numpy()
-    doctor_codes, doctors = pd.factorize(dv["doctor"])
-    chapter = _mode(doctor_codes, len(doctors), visits["chapter"].to_numpy(dtype=object)[rows])
-    level = _mode(doctor_codes, len(doctors), visits["hosp_lv"].to_numpy(dtype=object)[rows])
-    groups = pd.Series(chapter + "|" + level, index=pd.Index(doctors, dtype="string"))
-    groups.index.name = "subject_id"
-    return groups.astype("string")
-
-
-def _mode(group: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
-    """The most frequent value per group 0..n-1 (ties: the smallest value)."""
-    codes, uniques = pd.factorize(values, sort=True)
-    pair = group.astype(np.int64) * len(uniques) + codes
-    counts = np.bincount(pair, minlength=n * len(uniques)).reshape(n, len(uniques))
-    return np.asarray(uniques, dtype=object)[counts.argmax(axis=1)]
 
 
 def person_peer_group(visits: pd.DataFrame, index: pd.Index) -> pd.Series:

@@ -8,11 +8,13 @@ of institutions or doctors, given the statistics over everyone that they compare
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from features.common import PeerMedians
+from features.common import PeerMedians, distinct_rows, positions
 
 
 @dataclass(frozen=True)
@@ -21,15 +23,15 @@ class Population:
     the small tables.
 
     ``doctor_visits`` has one row per (visit, doctor code) with the doctor's fee amounts on
-    the visit; ``institution_index`` and ``doctor_index`` list every subject of those levels.
+    the visit, and ``v``, the position of the visit in ``visits``; ``institution_index`` and
+    ``doctor_index`` list every subject of those levels. What several population functions
+    derive from the doctor visits is worked out once (cached properties).
     """
 
     visits: pd.DataFrame
     doctor_visits: pd.DataFrame
     institutions: pd.DataFrame
     catalog: pd.DataFrame | None
-    doctor_peer_group: pd.Series
-    """Peer group of each doctor: the doctor's main diagnosis chapter and hospital level."""
     institution_peer_group: pd.Series
     """Peer group of each institution: its type, hospital level and region."""
     stay_cost_peers: PeerMedians | None = None
@@ -41,10 +43,42 @@ class Population:
         idx = pd.Index(self.visits["fixmedins_code"].unique(), dtype="string", name="subject_id")
         return idx.sort_values()
 
-    @property
+    @functools.cached_property
     def doctor_index(self) -> pd.Index:
         idx = pd.Index(self.doctor_visits["doctor"].unique(), dtype="string", name="subject_id")
         return idx.dropna().sort_values()
+
+    @functools.cached_property
+    def doctor_pairs(self) -> pd.DataFrame:
+        """``doctor_visits`` without repeated (visit, doctor) rows: what doctors' visits
+        are counted on."""
+        return distinct_rows(self.doctor_visits, ["v", "doctor"])
+
+    @functools.cached_property
+    def doctor_pair_codes(self) -> np.ndarray:
+        """The position in ``doctor_index`` of each row's doctor in ``doctor_pairs``."""
+        return positions(self.doctor_index, self.doctor_pairs["doctor"].astype("string"))
+
+    @functools.cached_property
+    def doctor_peer_group(self) -> pd.Series:
+        """Peer group of each doctor (specialty pattern): the diagnosis chapter most of the
+        doctor's visits carry and the hospital level where most of them are (``K|3``)."""
+        rows = self.doctor_pairs["v"].to_numpy()
+        codes = self.doctor_pair_codes
+        # doctors in order of their first visit row
+        present = np.flatnonzero(np.bincount(codes, minlength=len(self.doctor_index)))
+        first = np.full(len(self.doctor_index), len(codes))
+        np.minimum.at(first, codes, np.arange(len(codes)))
+        appearance = present[np.argsort(first[present], kind="stable")]
+        rank = np.empty(len(self.doctor_index), dtype=np.int64)
+        rank[appearance] = np.arange(len(appearance))
+        group, n = rank[codes], len(appearance)
+        chapter = _mode(group, n, self.visits["chapter"].to_numpy(dtype=object)[rows])
+        level = _mode(group, n, self.visits["hosp_lv"].to_numpy(dtype=object)[rows])
+        doctors = self.doctor_index[appearance]
+        groups = pd.Series(chapter + "|" + level, index=pd.Index(doctors, dtype="string"))
+        groups.index.name = "subject_id"
+        return groups.astype("string")
 
     def has(self, need: str) -> bool:
         """Whether an optional table or column is present (values may be missing)."""
@@ -61,3 +95,11 @@ def has_column(institutions: pd.DataFrame, catalog: pd.DataFrame | None, need: s
     if not column:
         return True
     return column in frame.columns
+
+
+def _mode(group: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
+    """The most frequent value per group 0..n-1 (ties: the smallest value)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    pair = group.astype(np.int64) * len(uniques) + codes
+    counts = np.bincount(pair, minlength=n * len(uniques)).reshape(n, len(uniques))
+    return np.asarray(uniques, dtype=object)[counts.argmax(axis=1)]
