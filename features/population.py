@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.common import PeerMedians, distinct_rows, positions
+from features.common import PeerMedians, first_occurrence
 
 
 @dataclass(frozen=True)
@@ -44,20 +44,33 @@ class Population:
         return idx.sort_values()
 
     @functools.cached_property
+    def _doctor_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """Each doctor-visit row's position in ``doctor_index`` (-1: no doctor), and the index."""
+        codes, doctors = pd.factorize(self.doctor_visits["doctor"], sort=True)
+        return codes, pd.Index(doctors, dtype="string", name="subject_id")
+
+    @functools.cached_property
+    def _first_pairs(self) -> np.ndarray:
+        """Whether each doctor-visit row is the first of its (visit, doctor)."""
+        codes, doctors = self._doctor_codes
+        v = self.doctor_visits["v"].to_numpy().astype(np.int64)
+        return first_occurrence(v * (len(doctors) + 1) + codes + 1)
+
+    @property
     def doctor_index(self) -> pd.Index:
-        idx = pd.Index(self.doctor_visits["doctor"].unique(), dtype="string", name="subject_id")
-        return idx.dropna().sort_values()
+        return self._doctor_codes[1]
 
     @functools.cached_property
     def doctor_pairs(self) -> pd.DataFrame:
-        """``doctor_visits`` without repeated (visit, doctor) rows: what doctors' visits
-        are counted on."""
-        return distinct_rows(self.doctor_visits, ["v", "doctor"])
+        """``doctor_visits`` without repeated (visit, doctor) rows (``drop_duplicates``):
+        what doctors' visits are counted on."""
+        first = self._first_pairs
+        return self.doctor_visits if first.all() else self.doctor_visits.loc[first]
 
-    @functools.cached_property
+    @property
     def doctor_pair_codes(self) -> np.ndarray:
         """The position in ``doctor_index`` of each row's doctor in ``doctor_pairs``."""
-        return positions(self.doctor_index, self.doctor_pairs["doctor"].astype("string"))
+        return self._doctor_codes[0][self._first_pairs]
 
     @functools.cached_property
     def doctor_peer_group(self) -> pd.Series:
@@ -65,16 +78,17 @@ class Population:
         doctor's visits carry and the hospital level where most of them are (``K|3``)."""
         rows = self.doctor_pairs["v"].to_numpy()
         codes = self.doctor_pair_codes
+        n_doctors = len(self.doctor_index)
         # doctors in order of their first visit row
-        present = np.flatnonzero(np.bincount(codes, minlength=len(self.doctor_index)))
-        first = np.full(len(self.doctor_index), len(codes))
+        first = np.full(n_doctors, len(codes))
         np.minimum.at(first, codes, np.arange(len(codes)))
+        present = np.flatnonzero(first < len(codes))
         appearance = present[np.argsort(first[present], kind="stable")]
-        rank = np.empty(len(self.doctor_index), dtype=np.int64)
+        rank = np.empty(n_doctors, dtype=np.int64)
         rank[appearance] = np.arange(len(appearance))
         group, n = rank[codes], len(appearance)
-        chapter = _mode(group, n, self.visits["chapter"].to_numpy(dtype=object)[rows])
-        level = _mode(group, n, self.visits["hosp_lv"].to_numpy(dtype=object)[rows])
+        chapter = _mode(group, n, self.visits["chapter"], rows)
+        level = _mode(group, n, self.visits["hosp_lv"], rows)
         doctors = self.doctor_index[appearance]
         groups = pd.Series(chapter + "|" + level, index=pd.Index(doctors, dtype="string"))
         groups.index.name = "subject_id"
@@ -97,9 +111,10 @@ def has_column(institutions: pd.DataFrame, catalog: pd.DataFrame | None, need: s
     return column in frame.columns
 
 
-def _mode(group: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
-    """The most frequent value per group 0..n-1 (ties: the smallest value)."""
+def _mode(group: np.ndarray, n: int, values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """The most frequent of ``values`` at ``rows`` per group 0..n-1 (ties: the smallest);
+    ``values`` are worked out once each, not once per row."""
     codes, uniques = pd.factorize(values, sort=True)
-    pair = group.astype(np.int64) * len(uniques) + codes
+    pair = group.astype(np.int64) * len(uniques) + codes[rows]
     counts = np.bincount(pair, minlength=n * len(uniques)).reshape(n, len(uniques))
     return np.asarray(uniques, dtype=object)[counts.argmax(axis=1)]
