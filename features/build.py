@@ -123,11 +123,10 @@ def build_features(
         stage = PersonStage.of(pf, s)
         # the dataset-stage groups read the dataset alone: computed beside the persons'
         early = dataset_groups(dataset, s, wanted)
-        tasks = [*stage.tasks(), *(group_task(g, dataset, s) for g in early)]
+        tasks = [*(group_task(g, dataset, s) for g in early), *stage.tasks()]
         results = run(tasks)
-        n = len(results) - len(early)
-        state["ps"] = stage.finish(results[:n])
-        state["early"] = {id(g): r for g, r in zip(early, results[n:], strict=True)}
+        state["early"] = {id(g): r for g, r in zip(early, results, strict=False)}
+        state["ps"] = stage.finish(results[len(early) :])
 
     def population_stage() -> None:
         ps: PersonSignals = state["ps"]  # type: ignore[assignment]

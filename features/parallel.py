@@ -41,8 +41,10 @@ def _run(position: int) -> Any:
 
 @dataclass(frozen=True)
 class Forked:
-    """Tasks in ``workers`` forked processes, handed out in order as workers free up
-    (put the longest first); in this process when fork is unavailable or one would do."""
+    """Tasks in this process and ``workers - 1`` forked ones: the workers take tasks from
+    the front of the list as they free up, this process takes them from the back (so put
+    the tasks with large results last: they need no pickling there); in this process alone
+    when fork is unavailable or one process would do."""
 
     workers: int
 
@@ -52,14 +54,22 @@ class Forked:
         if workers <= 1 or "fork" not in mp.get_all_start_methods():
             return in_turn(tasks)
         _TASKS = tasks
+        results: list[Any] = [None] * len(tasks)
         try:
             # the workers fork at the first submit, while _TASKS holds these tasks
             context = mp.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
                 futures = [pool.submit(_run, i) for i in range(len(tasks))]
-                return [future.result() for future in futures]
+                for i in reversed(range(len(tasks))):
+                    if not futures[i].cancel():  # a worker has it: the rest are theirs
+                        break
+                    results[i] = tasks[i]()
+                for i, future in enumerate(futures):
+                    if not future.cancelled():
+                        results[i] = future.result()
         finally:
             _TASKS = ()
+        return results
 
 
 def usable_cpus() -> int:

@@ -154,18 +154,19 @@ class PersonStage:
         return cls(pf, s, tuple(tuple(b) for b in batches.values()), tuple(skipped))
 
     def tasks(self) -> list[Callable[[], Any]]:
-        """The doctor-visit rows (the longest), each module's groups, the visit profile."""
+        """Each module's groups, the visit profile, and the doctor-visit rows (the largest
+        result: last, where ``features.parallel.Forked`` computes it in this process)."""
         pf, s = self.pf, self.settings
         return [
-            functools.partial(doctor_visits, pf, s),
             *(functools.partial(_compute_groups, batch, pf, s) for batch in self.batches),
             functools.partial(visit_profile, pf, s),
+            functools.partial(doctor_visits, pf, s),
         ]
 
     def finish(self, results: list[Any]) -> PersonSignals:
         """The ``PersonSignals`` from the results of ``tasks`` (in their order)."""
         pf = self.pf
-        doctor_rows, *computed, profile = results
+        *computed, profile, doctor_rows = results
         # in registry order, as one loop over the groups gives them
         position = {id(group): i for i, group in enumerate(registry.groups)}
         done = sorted(
