@@ -10,7 +10,7 @@ boundary check is timed separately by ``bench.bench_intake``). Each runs in its 
 process so that its figures are its own: CPU seconds of the process and of the worker
 processes it forked (``FeatureSettings.workers``; reaped before the figures are read), and
 peak memory as the largest sum of proportional set sizes (PSS: a page shared by several
-processes counts once in all) over the process and its children, sampled every 20 ms,
+processes counts once in all) over the process and its children, sampled every 100 ms,
 beside the max RSS of the process itself and of its largest child. The default dataset
 is intake's bench world (``bench.bench_intake.build``: 10 fee lines per settlement)
 enriched with what the optional signals need (days supplied on drug lines, a catalogue
@@ -213,7 +213,7 @@ class Memory:
 class MemorySampler:
     """Samples the summed PSS of this process and its descendants in a thread."""
 
-    def __init__(self, every_s: float = 0.02) -> None:
+    def __init__(self, every_s: float = 0.1) -> None:
         self._every = every_s
         self._stop = threading.Event()
         self._peak = 0
