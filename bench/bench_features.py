@@ -8,14 +8,14 @@ The floor is reading the same Parquet files plus one group-by of all fee lines b
 the measured run is reading them plus building every signal (``check=False``: the intake
 boundary check is timed separately by ``bench.bench_intake``). Each runs in its own
 process so that its figures are its own: CPU seconds of the process and of the worker
-processes it forked (``FeatureSettings.workers``; reaped before the figures are read), and
-peak memory as the largest sum of proportional set sizes (PSS: a page shared by several
-processes counts once in all) over the process and its children, sampled every 100 ms,
-beside the max RSS of the process itself and of its largest child. The default dataset
-is intake's bench world (``bench.bench_intake.build``: 10 fee lines per settlement)
-enriched with what the optional signals need (days supplied on drug lines, a catalogue
-with limits, institution levels, locations and beds, some death dates), built once under
-``fundguard-data/bench/``.
+processes it forked (``FeatureSettings.workers``; reaped before the figures are read),
+less the memory sampler's own; peak memory as the largest sum of proportional set sizes
+(PSS: a page shared by several processes counts once in all) over the process and its
+children, sampled every 250 ms, beside the max RSS of the process itself and of its
+largest child. The default dataset is intake's bench world (``bench.bench_intake.build``:
+10 fee lines per settlement) enriched with what the optional signals need (days supplied
+on drug lines, a catalogue with limits, institution levels, locations and beds, some
+death dates), built once under ``fundguard-data/bench/``.
 Targets: all signals in under 5x the floor and under 8 GB peak.
 """
 
@@ -149,7 +149,13 @@ def _floor(directory: Path) -> tuple[float, Memory, int, int, float]:
         fees = frames["fee_details"]
         fees.groupby("mdtrt_id", sort=False)["det_item_fee_sumamt"].sum()
         elapsed = time.perf_counter() - start
-    return elapsed, memory.peak(), len(frames["settlements"]), len(fees), _cpu_s()
+    return (
+        elapsed,
+        memory.peak(),
+        len(frames["settlements"]),
+        len(fees),
+        _cpu_s() - memory.cpu_s,
+    )
 
 
 def _features(
@@ -182,7 +188,7 @@ def _features(
         len(fs.specs),
         len(fs.skipped),
         len(fs.evidence),
-        _cpu_s(),
+        _cpu_s() - memory.cpu_s,
     )
 
 
@@ -213,10 +219,12 @@ class Memory:
 class MemorySampler:
     """Samples the summed PSS of this process and its descendants in a thread."""
 
-    def __init__(self, every_s: float = 0.1) -> None:
+    def __init__(self, every_s: float = 0.25) -> None:
         self._every = every_s
         self._stop = threading.Event()
         self._peak = 0
+        self.cpu_s = 0.0
+        """CPU seconds the sampling took (reading PSS walks the page tables)."""
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> MemorySampler:
@@ -231,6 +239,7 @@ class MemorySampler:
     def _sample(self) -> None:
         while not self._stop.is_set():
             self._peak = max(self._peak, _tree_pss())
+            self.cpu_s = time.thread_time()
             self._stop.wait(self._every)
 
     def peak(self) -> Memory:
