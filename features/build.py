@@ -113,6 +113,10 @@ def build_features(
     state: dict[str, object] = {}
 
     def per_person() -> None:
+        # the dataset-stage groups read the dataset alone: set going before the frames
+        # are prepared (in a forked worker, if any), collected after the persons' groups
+        early = dataset_groups(dataset, s, wanted)
+        waiting = run.start([group_task(g, dataset, s) for g in early])
         pf = prepare(
             dataset.settlements,
             dataset.fee_details,
@@ -121,12 +125,8 @@ def build_features(
             dataset.catalog,
         )
         stage = PersonStage.of(pf, s)
-        # the dataset-stage groups read the dataset alone: computed beside the persons'
-        early = dataset_groups(dataset, s, wanted)
-        tasks = [*(group_task(g, dataset, s) for g in early), *stage.tasks()]
-        results = run(tasks)
-        state["early"] = {id(g): r for g, r in zip(early, results, strict=False)}
-        state["ps"] = stage.finish(results[len(early) :])
+        state["ps"] = stage.finish(run(stage.tasks()))
+        state["early"] = {id(g): r for g, r in zip(early, waiting(), strict=True)}
 
     def population_stage() -> None:
         ps: PersonSignals = state["ps"]  # type: ignore[assignment]

@@ -3,7 +3,8 @@
 The signal groups of a stage read the same frames and never each other's output, so
 ``build_features`` hands them out as tasks: ``in_turn`` runs them here one after the
 other, ``Forked(workers)`` in that many forked processes, which see the frames through
-copy-on-write memory (nothing is pickled on the way in) and send back only their result.
+copy-on-write memory (nothing is pickled on the way in) and send back only their result;
+``start`` sets tasks going in forked processes while this one does other work.
 Either way the results come back in the order of the tasks, and each task runs the same
 function on the same input, so the build is the same whichever runs it.
 """
@@ -25,10 +26,24 @@ class Runner(Protocol):
 
     def __call__(self, tasks: Sequence[Task]) -> list[Any]: ...
 
+    def start(self, tasks: Sequence[Task]) -> Callable[[], list[Any]]:
+        """Set tasks going while this process does something else; the function returned
+        waits for their results."""
+        ...
 
-def in_turn(tasks: Sequence[Task]) -> list[Any]:
+
+class InTurn:
     """Each task in this process, one after the other."""
-    return [task() for task in tasks]
+
+    def __call__(self, tasks: Sequence[Task]) -> list[Any]:
+        return [task() for task in tasks]
+
+    def start(self, tasks: Sequence[Task]) -> Callable[[], list[Any]]:
+        results = self(tasks)
+        return lambda: results
+
+
+in_turn = InTurn()
 
 
 _TASKS: Sequence[Task] = ()
@@ -69,6 +84,26 @@ class Forked:
                         results[i] = future.result()
         finally:
             _TASKS = ()
+        return results
+
+    def start(self, tasks: Sequence[Task]) -> Callable[[], list[Any]]:
+        """Tasks in ``workers - 1`` forked processes (this one goes on with other work)."""
+        global _TASKS
+        workers = min(self.workers - 1, len(tasks))
+        if workers < 1 or "fork" not in mp.get_all_start_methods():
+            return in_turn.start(tasks)
+        _TASKS = tasks
+        try:
+            context = mp.get_context("fork")
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            futures = [pool.submit(_run, i) for i in range(len(tasks))]
+        finally:
+            _TASKS = ()
+
+        def results() -> list[Any]:
+            with pool:
+                return [future.result() for future in futures]
+
         return results
 
 
