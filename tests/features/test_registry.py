@@ -203,6 +203,8 @@ def test_forked_tasks_return_in_their_order_and_raise_their_errors() -> None:
     assert [i for i, _ in results] == list(range(6))
     # the worker takes tasks from the front, this process from the back
     assert results[0][1] != os.getpid()
+    started = Forked(2).start(tasks)  # in a worker while this process goes on
+    assert [i for i, _ in started()] == list(range(6))
 
     def fails() -> None:
         raise ValueError("a task failed")
