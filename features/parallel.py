@@ -2,9 +2,10 @@
 
 The signal groups of a stage read the same frames and never each other's output, so
 ``build_features`` hands them out as tasks: ``in_turn`` runs them here one after the
-other, ``Forked(workers)`` in that many forked processes, which see the frames through
-copy-on-write memory (nothing is pickled on the way in) and send back only their result;
-``start`` sets tasks going in forked processes while this one does other work.
+other; ``Forked(workers)`` in this process and ``workers - 1`` forked ones (Linux), which
+see the frames through copy-on-write memory (nothing is pickled on the way in) and send
+back only their result; ``start`` sets tasks going in forked processes while this one
+does other work.
 Either way the results come back in the order of the tasks, and each task runs the same
 function on the same input, so the build is the same whichever runs it.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -66,7 +68,7 @@ class Forked:
     def __call__(self, tasks: Sequence[Task]) -> list[Any]:
         global _TASKS
         workers = min(self.workers, len(tasks))
-        if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        if workers <= 1 or not _can_fork():
             return in_turn(tasks)
         _TASKS = tasks
         results: list[Any] = [None] * len(tasks)
@@ -90,7 +92,7 @@ class Forked:
         """Tasks in ``workers - 1`` forked processes (this one goes on with other work)."""
         global _TASKS
         workers = min(self.workers - 1, len(tasks))
-        if workers < 1 or "fork" not in mp.get_all_start_methods():
+        if workers < 1 or not _can_fork():
             return in_turn.start(tasks)
         _TASKS = tasks
         try:
@@ -105,6 +107,11 @@ class Forked:
                 return [future.result() for future in futures]
 
         return results
+
+
+def _can_fork() -> bool:
+    """Whether workers may fork: on Linux (macOS' system libraries are not fork-safe)."""
+    return sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods()
 
 
 def usable_cpus() -> int:
