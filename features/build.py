@@ -29,7 +29,7 @@ from features.common import (
 )
 from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
-from features.frames import prepare
+from features.frames import prepare, require_input
 from features.parallel import Runner, Task, in_turn, runner
 from features.person import PersonSignals, PersonStage, missing_needs, skip_reason
 from features.population import Population, has_column
@@ -115,6 +115,9 @@ def build_features(
     def per_person() -> None:
         # the dataset-stage groups read the dataset alone: set going before the frames
         # are prepared (in a forked worker, if any), collected after the persons' groups
+        require_input(
+            dataset.settlements, dataset.fee_details, dataset.persons, dataset.institutions
+        )
         early = dataset_groups(dataset, s, wanted)
         waiting = run.start([group_task(g, dataset, s) for g in early])
         pf = prepare(
