@@ -12,11 +12,12 @@ function on the same input, so the build is the same whichever runs it.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import sys
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,63 +51,83 @@ in_turn = InTurn()
 
 _TASKS: Sequence[Task] = ()
 """The tasks of the pool being started: forked workers find them here by position."""
+_ENDS: Any = None
+"""The first and the last position not yet taken, shared with the forked workers."""
 
 
-def _run(position: int) -> Any:
-    return _TASKS[position]()
+def _take(front: bool) -> int | None:
+    """The next task's position, from the front or the back; ``None`` when all are taken."""
+    with _ENDS.get_lock():
+        first, last = _ENDS[0], _ENDS[1]
+        if first > last:
+            return None
+        if front:
+            _ENDS[0] = first + 1
+            return int(first)
+        _ENDS[1] = last - 1
+        return int(last)
+
+
+def _drain(front: bool = True) -> list[tuple[int, Any]]:
+    """Run tasks, each taken as this process frees up, until none is left."""
+    done = []
+    while (position := _take(front)) is not None:
+        done.append((position, _TASKS[position]()))
+    return done
 
 
 @dataclass(frozen=True)
 class Forked:
-    """Tasks in this process and ``workers - 1`` forked ones: the workers take tasks from
-    the front of the list as they free up, this process takes them from the back (so put
-    the tasks with large results last: they need no pickling there); in this process alone
-    when fork is unavailable or one process would do."""
+    """Tasks in this process and ``workers - 1`` forked ones, each taking the next task as
+    it frees up: the workers from the front of the list, this process from the back (so
+    put the tasks with large results last: they need no pickling there); in this process
+    alone when fork is unavailable or one process would do."""
 
     workers: int
 
     def __call__(self, tasks: Sequence[Task]) -> list[Any]:
-        global _TASKS
         workers = min(self.workers, len(tasks))
         if workers <= 1 or not _can_fork():
             return in_turn(tasks)
-        _TASKS = tasks
+        with _pool(tasks, workers - 1) as futures:
+            mine = _drain(front=False)
+            theirs = [pair for future in futures for pair in future.result()]
         results: list[Any] = [None] * len(tasks)
-        try:
-            # the workers fork at the first submit, while _TASKS holds these tasks
-            context = mp.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-                futures = [pool.submit(_run, i) for i in range(len(tasks))]
-                for i in reversed(range(len(tasks))):
-                    if not futures[i].cancel():  # a worker has it: the rest are theirs
-                        break
-                    results[i] = tasks[i]()
-                for i, future in enumerate(futures):
-                    if not future.cancelled():
-                        results[i] = future.result()
-        finally:
-            _TASKS = ()
+        for position, result in [*mine, *theirs]:
+            results[position] = result
         return results
 
     def start(self, tasks: Sequence[Task]) -> Callable[[], list[Any]]:
         """Tasks in ``workers - 1`` forked processes (this one goes on with other work)."""
-        global _TASKS
         workers = min(self.workers - 1, len(tasks))
         if workers < 1 or not _can_fork():
             return in_turn.start(tasks)
-        _TASKS = tasks
-        try:
-            context = mp.get_context("fork")
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-            futures = [pool.submit(_run, i) for i in range(len(tasks))]
-        finally:
-            _TASKS = ()
+        stack = contextlib.ExitStack()
+        futures = stack.enter_context(_pool(tasks, workers))
 
         def results() -> list[Any]:
-            with pool:
-                return [future.result() for future in futures]
+            with stack:
+                done = [pair for future in futures for pair in future.result()]
+            return [result for _, result in sorted(done, key=lambda pair: pair[0])]
 
         return results
+
+
+@contextlib.contextmanager
+def _pool(tasks: Sequence[Task], workers: int) -> Iterator[list[Future[list[tuple[int, Any]]]]]:
+    """``workers`` forked processes draining ``tasks`` from the front; shut down on exit."""
+    global _TASKS, _ENDS
+    context = mp.get_context("fork")
+    _TASKS, _ENDS = tasks, context.Array("l", [0, len(tasks) - 1])
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        # the workers fork at the first submit and inherit _TASKS and _ENDS; this process
+        # keeps them for a call that drains from the back too
+        futures = [pool.submit(_drain) for _ in range(workers)]
+        with pool:
+            yield futures
+    finally:
+        _TASKS = ()
 
 
 def _can_fork() -> bool:

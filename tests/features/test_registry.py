@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,7 +200,11 @@ def test_workers_build_only_the_levels_asked_for(world: World) -> None:
 
 
 def test_forked_tasks_return_in_their_order_and_raise_their_errors() -> None:
-    tasks = [lambda i=i: (i, os.getpid()) for i in range(6)]
+    def task(i: int) -> tuple[int, int]:
+        time.sleep(0.3)  # long enough for the worker to start and take the first
+        return i, os.getpid()
+
+    tasks = [functools.partial(task, i) for i in range(6)]
     results = Forked(2)(tasks)
     assert [i for i, _ in results] == list(range(6))
     # the worker takes tasks from the front, this process from the back
