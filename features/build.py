@@ -1,10 +1,14 @@
 """``build_features``: the one place that assembles a dataset's signals into a ``FeatureSet``.
 
-1. the per-person stage (``features.person.person_signals``) on all persons at once;
+1. the per-person stage (``features.person.PersonStage``, what ``person_signals`` runs) on
+   all persons at once;
 2. the population stage over its output: peer-relative visit signals, institution and
    doctor signals;
 3. roll-ups of visit flags to persons, institutions and doctors (counts, shares, amounts
    at risk), context columns, and the evidence lines.
+
+The signal groups of the two stages run as tasks side by side in
+``FeatureSettings.workers`` processes (``features.parallel``), with the same result.
 """
 
 from __future__ import annotations
@@ -120,16 +124,18 @@ def build_features(
         )
         early = dataset_groups(dataset, s, wanted)
         waiting = run.start([group_task(g, dataset, s) for g in early])
-        pf = prepare(
-            dataset.settlements,
-            dataset.fee_details,
-            dataset.persons,
-            dataset.institutions,
-            dataset.catalog,
-        )
-        stage = PersonStage.of(pf, s)
-        state["ps"] = stage.finish(run(stage.tasks()))
-        state["early"] = {id(g): r for g, r in zip(early, waiting(), strict=True)}
+        try:
+            pf = prepare(
+                dataset.settlements,
+                dataset.fee_details,
+                dataset.persons,
+                dataset.institutions,
+                dataset.catalog,
+            )
+            stage = PersonStage.of(pf, s)
+            state["ps"] = stage.finish(run(stage.tasks()))
+        finally:  # the worker is collected (and shut down) whatever happened here
+            state["early"] = {id(g): r for g, r in zip(early, waiting(), strict=True)}
 
     def population_stage() -> None:
         ps: PersonSignals = state["ps"]  # type: ignore[assignment]
