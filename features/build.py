@@ -1,17 +1,22 @@
 """``build_features``: the one place that assembles a dataset's signals into a ``FeatureSet``.
 
-1. the per-person stage (``features.person.person_signals``) on all persons at once;
+1. the per-person stage (``features.person.PersonStage``, what ``person_signals`` runs) on
+   all persons at once;
 2. the population stage over its output: peer-relative visit signals, institution and
    doctor signals;
 3. roll-ups of visit flags to persons, institutions and doctors (counts, shares, amounts
    at risk), context columns, and the evidence lines.
+
+The signal groups of the two stages run as tasks side by side in
+``FeatureSettings.workers`` processes (``features.parallel``), with the same result.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,16 +24,19 @@ import pandas as pd
 
 from features.common import (
     PeerMedians,
+    Signals,
     concat_evidence,
-    distinct_rows,
     peer_groups,
     positions,
     repeated_rows,
+    sort_order,
 )
 from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
-from features.person import PersonSignals, missing_needs, person_signals, skip_reason
-from features.population import Population
+from features.frames import prepare, require_input
+from features.parallel import Runner, Task, in_turn, runner
+from features.person import PersonSignals, PersonStage, missing_needs, skip_reason
+from features.population import Population, has_column
 from features.registry import LEVEL_WORD, PREFIX, SignalGroup, registry
 from settlements.dataset import Dataset
 from settlements.errors import InputError
@@ -108,21 +116,35 @@ def build_features(
     s = settings or FeatureSettings()
     if check:
         check_input(dataset)
-    steps: list[tuple[str, Callable[[], None]]] = []
+    wanted = frozenset(Level) if levels is None else frozenset(levels)
+    run = runner(s.workers, len(dataset.settlements), s.parallel_min_settlements)
     state: dict[str, object] = {}
 
     def per_person() -> None:
-        state["ps"] = person_signals(
-            dataset.settlements,
-            dataset.fee_details,
-            dataset.persons,
-            dataset.institutions,
-            dataset.catalog,
-            s,
+        # the dataset-stage groups read the dataset alone: set going before the frames
+        # are prepared (in a forked worker, if any), collected after the persons' groups
+        require_input(
+            dataset.settlements, dataset.fee_details, dataset.persons, dataset.institutions
         )
+        early = dataset_groups(dataset, s, wanted)
+        waiting = run.start([group_task(g, dataset, s) for g in early])
+        try:
+            pf = prepare(
+                dataset.settlements,
+                dataset.fee_details,
+                dataset.persons,
+                dataset.institutions,
+                dataset.catalog,
+            )
+            stage = PersonStage.of(pf, s)
+            state["ps"] = stage.finish(run(stage.tasks()))
+        finally:  # the worker is collected (and shut down) whatever happened here
+            state["early"] = {id(g): r for g, r in zip(early, waiting(), strict=True)}
 
     def population_stage() -> None:
-        state["out"] = assemble(state["ps"], dataset, s, levels)  # type: ignore[arg-type]
+        ps: PersonSignals = state["ps"]  # type: ignore[assignment]
+        early: dict[int, Signals] = state["early"]  # type: ignore[assignment]
+        state["out"] = assemble(ps, dataset, s, levels, run, early)
 
     steps = [("per-person signals", per_person), ("population signals", population_stage)]
     for _, step in track(steps, "building features", total=len(steps)):
@@ -140,11 +162,36 @@ SKIPPED_SIGNALS = "signals skipped"
 """The warning of a build whose optional tables, columns or settings leave signals out."""
 
 
+def group_task(group: SignalGroup, given: object, s: FeatureSettings) -> Task:
+    """The computation of a signal group over ``given`` (a ``Population`` or ``Dataset``)."""
+    if group.compute is None:
+        raise ValueError("a roll-up group has no computation of its own")
+    return functools.partial(group.compute, given, s)
+
+
+def dataset_groups(
+    dataset: Dataset, s: FeatureSettings, levels: Collection[Level]
+) -> list[SignalGroup]:
+    """The dataset-stage groups that ``population_parts`` would compute for ``levels``."""
+    return [
+        group
+        for group in registry.groups
+        if group.stage == "dataset"
+        and group.compute is not None
+        and group.specs[0].level in levels
+        and not missing_needs(
+            group, functools.partial(has_column, dataset.institutions, dataset.catalog), s
+        )
+    ]
+
+
 def assemble(
     ps: PersonSignals,
     dataset: Dataset,
     s: FeatureSettings,
     levels: Collection[Level] | None = None,
+    run: Runner = in_turn,
+    computed: Mapping[int, Signals] | None = None,
 ) -> FeatureSet:
     """The population stage and the ``FeatureSet`` from the per-person output of everyone
     (``ps`` may be the concatenation of per-partition outputs), for ``levels`` (default
@@ -153,11 +200,13 @@ def assemble(
     It is the composition of the pieces that Spark runs per group
     (``features.spark_population``): ``population_parts`` (the population and dataset
     signal groups), ``visit_frame``, ``level_frame`` over ``rollup_members`` and
-    ``finish_institutions`` / ``main_institution``, and ``combine_evidence``.
+    ``finish_institutions`` / ``main_institution``, and ``combine_evidence``. ``run`` runs
+    the signal groups (``features.parallel``); ``computed`` holds results of groups already
+    computed (by ``id`` of the group).
     """
     wanted = frozenset(Level) if levels is None else frozenset(levels)
     pop = population(ps, dataset, s, wanted)
-    parts = population_parts(pop, dataset, s, wanted, ps.skipped)
+    parts = population_parts(pop, dataset, s, wanted, ps.skipped, runner=run, computed=computed)
     visits = parts.visits
     specs = parts.specs
     flags = rollup_flags(visits, parts.built)
@@ -184,8 +233,8 @@ def assemble(
     if Level.INSTITUTION in frames:
         frames[Level.INSTITUTION] = finish_institutions(frames[Level.INSTITUTION])
     if Level.DOCTOR in frames:
-        dv = distinct_rows(pop.doctor_visits, ["v", "doctor"])
-        frames[Level.DOCTOR]["ctx_institution"] = main_institution(dv, pop.doctor_index)
+        main = main_institution(pop.doctor_pairs, pop.doctor_index, pop.doctor_pair_codes)
+        frames[Level.DOCTOR]["ctx_institution"] = main
     frames = {level: frame for level, frame in frames.items() if level in wanted}
     lines, _ = combine_evidence(concat_evidence([ps.evidence, *parts.evidence]))
     if wanted != frozenset(Level):
@@ -224,14 +273,16 @@ def population_parts(
     levels: Collection[Level],
     skipped: Collection[tuple[str, str]] = (),
     run: Callable[[SignalGroup], bool] | None = None,
+    runner: Runner = in_turn,
+    computed: Mapping[int, Signals] | None = None,
 ) -> PopulationParts:
     """Run the population and dataset signal groups of ``levels`` (those ``run`` accepts,
-    default all; the others count as built elsewhere) over ``pop`` / ``dataset``."""
+    default all; the others count as built elsewhere) over ``pop`` / ``dataset``, through
+    ``runner``; ``computed`` holds the results of groups already computed (by ``id``)."""
     wanted = frozenset(levels)
     skipped = list(skipped)
-    visits = pop.visits
-    evidence: list[pd.DataFrame] = []
-    level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
+    done = dict(computed or {})
+    todo: list[SignalGroup] = []
     for group in registry.groups:
         if group.stage not in ("population", "dataset") or group.compute is None:
             continue
@@ -244,7 +295,15 @@ def population_parts(
             continue
         if run is not None and not run(group):
             continue
-        result = group.compute(pop if group.stage == "population" else dataset, s)
+        todo.append(group)
+    waiting = [g for g in todo if id(g) not in done]
+    tasks = [group_task(g, pop if g.stage == "population" else dataset, s) for g in waiting]
+    done.update(zip((id(g) for g in waiting), runner(tasks), strict=True))
+    visits = pop.visits
+    evidence: list[pd.DataFrame] = []
+    level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
+    for group in todo:
+        result = done[id(group)]
         names = [spec.name for spec in group.specs]
         level_parts[group.specs[0].level].append(result.values[names])
         evidence.append(result.evidence)
@@ -294,9 +353,7 @@ def rollup_members(
         index = pop.institution_index
         return index, _codes(index, visits["fixmedins_code"]), np.arange(len(visits))
     if level == Level.DOCTOR:
-        dv = distinct_rows(pop.doctor_visits, ["v", "doctor"])
-        index = pop.doctor_index
-        return index, _codes(index, dv["doctor"]), dv["v"].to_numpy()
+        return pop.doctor_index, pop.doctor_pair_codes, pop.doctor_pairs["v"].to_numpy()
     raise ValueError(f"no roll-up for the {level.value} level")
 
 
@@ -338,8 +395,9 @@ def population(
     stay_cost_peers: PeerMedians | None = None,
 ) -> Population:
     """The ``Population`` the population stage reads, from the per-person output: doctor
-    visits gain ``v``, the position of their visit in ``visits``. Peer groups of the
-    institution and doctor levels are left empty when ``levels`` does not ask for them.
+    visits gain ``v``, the position of their visit in ``visits``. The institution peer
+    groups are left empty when ``levels`` does not ask for them; the doctor peer groups
+    (computed when asked for) are computed here when ``levels`` asks for doctors.
 
     ``institution_peer_group`` and ``stay_cost_peers`` are statistics over everyone, given
     when ``ps`` holds only some institutions' visits (Spark's groups); by default they are
@@ -355,17 +413,17 @@ def population(
             if levels is None or Level.INSTITUTION in levels
             else pd.Series(dtype="string")
         )
-    return Population(
+    pop = Population(
         visits=visits,
         doctor_visits=doctor_visits,
         institutions=dataset.institutions,
         catalog=dataset.catalog,
-        doctor_peer_group=doctor_peer_groups(doctor_visits, visits)
-        if levels is None or Level.DOCTOR in levels
-        else pd.Series(dtype="string"),
         institution_peer_group=institution_peer_group,
         stay_cost_peers=stay_cost_peers,
     )
+    if levels is None or Level.DOCTOR in levels:
+        pop.doctor_peer_group  # noqa: B018 -- worked out here, before any worker forks
+    return pop
 
 
 def _pattern_flag(visits: pd.DataFrame, pattern: Pattern, built: set[str]) -> np.ndarray:
@@ -423,18 +481,31 @@ def _aggregate(
     return rollup, ctx
 
 
-def main_institution(dv: pd.DataFrame, index: pd.Index) -> pd.Series:
-    """The institution where most of each doctor's visits are."""
-    main = (
-        dv.groupby(["doctor", "fixmedins_code"])
-        .size()
-        .rename("n")
-        .reset_index()
-        .sort_values(["n", "fixmedins_code"], ascending=[False, True])
-        .drop_duplicates("doctor")
-        .set_index("doctor")
-    )
-    return main["fixmedins_code"].reindex(index).astype("string")
+def main_institution(
+    dv: pd.DataFrame, index: pd.Index, codes: np.ndarray | None = None
+) -> pd.Series:
+    """The institution where most of each doctor's visits are (ties: the smallest code),
+    for the doctors of ``index``; ``codes``: each row's doctor position in ``index``."""
+    doctor = _codes(index, dv["doctor"]) if codes is None else codes
+    inst, insts = pd.factorize(dv["fixmedins_code"], sort=True)
+    ok = (doctor >= 0) & (inst >= 0)
+    width = max(len(insts), 1)
+    key = doctor[ok].astype(np.int64) * width + inst[ok]
+    if len(index) * width <= 4 * len(key):  # dense: count every (doctor, institution) cell
+        counts = np.bincount(key, minlength=len(index) * width)
+        keys = np.flatnonzero(counts)
+        counts = counts[keys]
+    else:
+        ordered = np.sort(key)
+        new = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+        keys = ordered[new]
+        counts = np.diff(np.r_[np.flatnonzero(new), len(ordered)])
+    d, i = keys // width, keys % width
+    order = sort_order(d, -counts, i)
+    best = order[np.r_[True, d[order][1:] != d[order][:-1]]] if len(order) else order
+    main = pd.array([pd.NA] * len(index), dtype="string")
+    main[d[best]] = pd.array(np.asarray(insts, dtype=object)[i[best]], dtype="string")
+    return pd.Series(main, index=index, name="fixmedins_code")
 
 
 def typed_signals(
@@ -484,27 +555,6 @@ def institution_peer_groups(visits: pd.DataFrame, s: FeatureSettings) -> pd.Seri
     groups = peer_groups(t + "|" + lv + "|" + city, t + "|" + lv, s.peer_min_group_size)
     groups.index = pd.Index(inst.index, dtype="string", name="subject_id")
     return groups
-
-
-def doctor_peer_groups(doctor_visits: pd.DataFrame, visits: pd.DataFrame) -> pd.Series:
-    """Doctor peer group (specialty pattern): the diagnosis chapter most of the doctor's
-    visits carry and the hospital level where most of them are (``K|3``)."""
-    dv = distinct_rows(doctor_visits, ["v", "doctor"])
-    rows = dv["v"].to_numpy()
-    doctor_codes, doctors = pd.factorize(dv["doctor"])
-    chapter = _mode(doctor_codes, len(doctors), visits["chapter"].to_numpy(dtype=object)[rows])
-    level = _mode(doctor_codes, len(doctors), visits["hosp_lv"].to_numpy(dtype=object)[rows])
-    groups = pd.Series(chapter + "|" + level, index=pd.Index(doctors, dtype="string"))
-    groups.index.name = "subject_id"
-    return groups.astype("string")
-
-
-def _mode(group: np.ndarray, n: int, values: np.ndarray) -> np.ndarray:
-    """The most frequent value per group 0..n-1 (ties: the smallest value)."""
-    codes, uniques = pd.factorize(values, sort=True)
-    pair = group.astype(np.int64) * len(uniques) + codes
-    counts = np.bincount(pair, minlength=n * len(uniques)).reshape(n, len(uniques))
-    return np.asarray(uniques, dtype=object)[counts.argmax(axis=1)]
 
 
 def person_peer_group(visits: pd.DataFrame, index: pd.Index) -> pd.Series:

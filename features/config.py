@@ -317,6 +317,23 @@ class FeatureSettings(BaseModel):
         ge=1,
         description="Most dates, items or settlements one evidence line lists (the rest counted).",
     )
+    workers: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Processes that compute the signal groups of a build side by side (forked, "
+            "sharing the frames; the same result as one process). 0: one per CPU core; "
+            "1: in the building process only."
+        ),
+    )
+    parallel_min_settlements: int = Field(
+        default=50_000,
+        ge=0,
+        description=(
+            "Smallest input (settlements) built with several workers: on smaller ones the "
+            "forks cost more than they save, and a real-time check stays in its process."
+        ),
+    )
     provider_network: ProviderNetworkSettings = Field(
         default=ProviderNetworkSettings(),
         description=(

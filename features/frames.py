@@ -121,6 +121,19 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], table: str) -
         )
 
 
+def require_input(
+    settlements: pd.DataFrame,
+    fee_lines: pd.DataFrame,
+    persons: pd.DataFrame,
+    institutions: pd.DataFrame,
+) -> None:
+    """The one-line ``InputError`` of ``prepare`` when a table lacks a column it reads."""
+    require_columns(settlements, SETTLEMENT_COLUMNS, "settlements")
+    require_columns(fee_lines, FEE_COLUMNS, "fee_details")
+    require_columns(persons, PERSON_COLUMNS, "persons")
+    require_columns(institutions, INSTITUTION_COLUMNS, "institutions")
+
+
 def days_between(later: pd.Series, earlier: pd.Series) -> pd.Series:
     """Days (float, fractional for times of day) from ``earlier`` to ``later``."""
     return (later - earlier).dt.total_seconds() / 86_400.0
@@ -174,10 +187,7 @@ def prepare(
     catalog: pd.DataFrame | None = None,
 ) -> PersonFrames:
     """Build the working frames from settlements and fee lines of any set of persons."""
-    require_columns(settlements, SETTLEMENT_COLUMNS, "settlements")
-    require_columns(fee_lines, FEE_COLUMNS, "fee_details")
-    require_columns(persons, PERSON_COLUMNS, "persons")
-    require_columns(institutions, INSTITUTION_COLUMNS, "institutions")
+    require_input(settlements, fee_lines, persons, institutions)
 
     setl = _settlement_frame(settlements)
     visits = _visit_frame(setl, persons, institutions)

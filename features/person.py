@@ -9,8 +9,11 @@ other (peers, institutions, doctors) runs afterwards over its output (``features
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +31,7 @@ from features.common import (
 from features.config import FeatureSettings
 from features.contract import Level
 from features.frames import PersonFrames, items, prepare
+from features.parallel import in_turn
 from features.registry import SignalGroup, registry
 
 log = logging.getLogger(__name__)
@@ -117,41 +121,90 @@ def person_signals(
     judged across a person's visits) and the whole small tables. Inputs are not modified.
     """
     s = settings or FeatureSettings()
-    pf = prepare(settlements, fee_lines, persons, institutions, catalog)
-    visit_parts: list[pd.DataFrame] = []
-    person_parts: list[pd.DataFrame] = []
-    evidence: list[pd.DataFrame] = []
-    skipped: list[tuple[str, str]] = []
-    for group in registry.groups:
-        if group.stage != "person" or group.compute is None:
-            continue
-        missing = missing_needs(group, pf.has, s)
-        if missing:
-            reason = skip_reason(missing)
-            skipped += [(spec.name, reason) for spec in group.specs]
-            continue
-        result: Signals = group.compute(pf, s)
-        names = [spec.name for spec in group.specs]
-        level = group.specs[0].level
-        (visit_parts if level == Level.VISIT else person_parts).append(result.values[names])
-        evidence.append(result.evidence)
+    stage = PersonStage.of(prepare(settlements, fee_lines, persons, institutions, catalog), s)
+    return stage.finish(in_turn(stage.tasks()))
 
-    visits = side_by_side(
-        [pf.visits[list(VISIT_WORKING_COLUMNS)], visit_profile(pf, s), *visit_parts]
-    )
-    person_index = pd.Index(pf.visits["psn_no"].unique(), dtype="string", name="psn_no")
-    person_frame = (
-        pd.concat([p.reindex(person_index) for p in person_parts], axis=1)
-        if person_parts
-        else pd.DataFrame(index=person_index)
-    )
-    return PersonSignals(
-        visits=visits,
-        persons=person_frame,
-        doctor_visits=doctor_visits(pf, s),
-        evidence=concat_evidence(evidence),
-        skipped=tuple(skipped),
-    )
+
+@dataclass(frozen=True)
+class PersonStage:
+    """The per-person stage of prepared frames as independent tasks: the doctor-visit rows,
+    the visit profile, and the signal groups of each module (which share derived frames,
+    such as the drug lines, so they run in one task); ``finish`` assembles their results.
+    ``person_signals`` runs the tasks in turn, ``build_features`` may run them side by side
+    (``features.parallel``)."""
+
+    pf: PersonFrames
+    settings: FeatureSettings
+    batches: tuple[tuple[SignalGroup, ...], ...]
+    skipped: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, pf: PersonFrames, s: FeatureSettings) -> PersonStage:
+        batches: dict[str, list[SignalGroup]] = {}
+        skipped: list[tuple[str, str]] = []
+        for group in registry.groups:
+            if group.stage != "person" or group.compute is None:
+                continue
+            missing = missing_needs(group, pf.has, s)
+            if missing:
+                reason = skip_reason(missing)
+                skipped += [(spec.name, reason) for spec in group.specs]
+                continue
+            batches.setdefault(group.compute.__module__, []).append(group)
+        return cls(pf, s, tuple(tuple(b) for b in batches.values()), tuple(skipped))
+
+    def tasks(self) -> list[Callable[[], Any]]:
+        """Each module's groups, the visit profile, and the doctor-visit rows (the largest
+        result: last, where ``features.parallel.Forked`` computes it in this process)."""
+        pf, s = self.pf, self.settings
+        return [
+            *(functools.partial(_compute_groups, batch, pf, s) for batch in self.batches),
+            functools.partial(visit_profile, pf, s),
+            functools.partial(doctor_visits, pf, s),
+        ]
+
+    def finish(self, results: list[Any]) -> PersonSignals:
+        """The ``PersonSignals`` from the results of ``tasks`` (in their order)."""
+        pf = self.pf
+        *computed, profile, doctor_rows = results
+        # in registry order, as one loop over the groups gives them
+        position = {id(group): i for i, group in enumerate(registry.groups)}
+        done = sorted(
+            (
+                (position[id(group)], group, result)
+                for batch, signals in zip(self.batches, computed, strict=True)
+                for group, result in zip(batch, signals, strict=True)
+            ),
+            key=lambda item: item[0],
+        )
+        visit_parts: list[pd.DataFrame] = []
+        person_parts: list[pd.DataFrame] = []
+        evidence: list[pd.DataFrame] = []
+        for _, group, result in done:
+            names = [spec.name for spec in group.specs]
+            level = group.specs[0].level
+            (visit_parts if level == Level.VISIT else person_parts).append(result.values[names])
+            evidence.append(result.evidence)
+        visits = side_by_side([pf.visits[list(VISIT_WORKING_COLUMNS)], profile, *visit_parts])
+        person_index = pd.Index(pf.visits["psn_no"].unique(), dtype="string", name="psn_no")
+        person_frame = (
+            pd.concat([p.reindex(person_index) for p in person_parts], axis=1)
+            if person_parts
+            else pd.DataFrame(index=person_index)
+        )
+        return PersonSignals(
+            visits=visits,
+            persons=person_frame,
+            doctor_visits=doctor_rows,
+            evidence=concat_evidence(evidence),
+            skipped=self.skipped,
+        )
+
+
+def _compute_groups(
+    batch: tuple[SignalGroup, ...], pf: PersonFrames, s: FeatureSettings
+) -> list[Signals]:
+    return [group.compute(pf, s) for group in batch]  # type: ignore[misc]
 
 
 def side_by_side(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,11 +14,15 @@ import pytest
 from features.build import build_features, population
 from features.catalogue import render_catalogue
 from features.config import FeatureSettings
-from features.contract import Level, Pattern
+from features.contract import FeatureSet, Level, Pattern
 from features.frames import prepare
+from features.parallel import Forked, in_turn, runner
 from features.person import combine, missing_needs, person_signals
 from features.reasons import reason_line, worst_visits
 from features.registry import PREFIX, registry
+from settlements.config import IntakeSettings
+from settlements.intake import validate_dataset
+from settlements.synthetic import WorldConfig, generate_world
 
 if TYPE_CHECKING:
     from conftest import World
@@ -150,6 +157,72 @@ def test_per_partition_output_equals_the_whole(world: World) -> None:
         a = whole.frames[level].sort_index()
         b = split.frames[level].sort_index()
         pd.testing.assert_frame_equal(a, b, check_like=True)
+
+
+def assert_same_build(got: FeatureSet, want: FeatureSet) -> None:
+    """Same frames (columns, dtypes, index, values and their order), the same evidence
+    lines in the same order, specs and skipped signals."""
+    assert list(got.frames) == list(want.frames)
+    for level, frame in want.frames.items():
+        pd.testing.assert_frame_equal(got.frames[level], frame, check_exact=True, obj=level.value)
+    pd.testing.assert_frame_equal(got.evidence, want.evidence, check_exact=True, obj="evidence")
+    assert got.specs == want.specs
+    assert got.skipped == want.skipped
+
+
+def in_workers(workers: int) -> FeatureSettings:
+    return FeatureSettings(workers=workers, parallel_min_settlements=0)
+
+
+def synthetic_world() -> Dataset:
+    world = generate_world(200, seed=5, config=WorldConfig(days=120))
+    return validate_dataset(world.dataset, IntakeSettings(), b"test-pseudonym-key").dataset
+
+
+def test_a_build_in_two_workers_equals_the_build_in_one_process(world: World) -> None:
+    # given a synthetic world (every fraud variant) and a small world where every group runs
+    for dataset in (synthetic_world(), rich_world(world)):
+        # when it is built in one process and in two forked workers
+        one = build_features(dataset, in_workers(1), check=False)
+        two = build_features(dataset, in_workers(2), check=False)
+        # then the feature sets are the same, row for row
+        assert_same_build(two, one)
+        assert len(one.evidence)
+
+
+def test_workers_build_only_the_levels_asked_for(world: World) -> None:
+    dataset = rich_world(world)
+    levels = (Level.VISIT, Level.PERSON)
+    one = build_features(dataset, in_workers(1), check=False, levels=levels)
+    two = build_features(dataset, in_workers(2), check=False, levels=levels)
+    assert_same_build(two, one)
+    assert set(two.frames) == set(levels)
+
+
+def test_forked_tasks_return_in_their_order_and_raise_their_errors() -> None:
+    def task(i: int) -> tuple[int, int]:
+        time.sleep(0.3)  # long enough for the worker to start and take the first
+        return i, os.getpid()
+
+    tasks = [functools.partial(task, i) for i in range(6)]
+    results = Forked(2)(tasks)
+    assert [i for i, _ in results] == list(range(6))
+    # the worker takes tasks from the front, this process from the back
+    assert results[0][1] != os.getpid()
+    started = Forked(2).start(tasks)  # in a worker while this process goes on
+    assert [i for i, _ in started()] == list(range(6))
+
+    def fails() -> None:
+        raise ValueError("a task failed")
+
+    with pytest.raises(ValueError, match="a task failed"):
+        Forked(2)([fails, fails])
+
+
+def test_small_inputs_and_one_worker_run_in_the_building_process() -> None:
+    assert runner(workers=2, size=10, min_size=50_000) is in_turn
+    assert runner(workers=1, size=10**6, min_size=50_000) is in_turn
+    assert runner(workers=2, size=10**6, min_size=50_000) == Forked(2)
 
 
 def test_committed_catalogue_is_up_to_date() -> None:
