@@ -77,8 +77,10 @@ CASES: dict[str, Body] = {
     "settled before the stay": _edit(_row("settlement", setl_time="2024-02-01 09:00:00")),
     "negative amount": _edit(_row("settlement", hifp_pay=-5.0)),
     "outpatient visit": _edit(
-        lambda b: b["settlement"].update(med_type="11", enddate="2024-03-01")
-        or b.update(fee_details=b["fee_details"][:2])
+        lambda b: (
+            b["settlement"].update(med_type="11", enddate="2024-03-01")
+            or b.update(fee_details=b["fee_details"][:2])
+        )
     ),
 }
 
