@@ -301,15 +301,32 @@ def _results(
     model_version: str,
     serving: ServingSettings,
 ) -> list[CheckResult]:
-    """One answer per settlement, in request order, from the leads of its visit and person."""
-    leads = leads[leads["subject_type"].isin(CHECK_LEVELS)]
-    by_subject = {
-        key: group for key, group in leads.groupby(["subject_type", "subject_id"], sort=False)
-    }
-    flags = evidence[evidence["subject_type"].isin(CHECK_LEVELS)]
-    flags_by_subject = {
-        key: group for key, group in flags.groupby(["subject_type", "subject_id"], sort=False)
-    }
+    """One answer per settlement, in request order, from the leads of its visit and person
+    (scores and flags in the order of the tables, read in one pass over their columns)."""
+    scores_of: dict[tuple[str, str], list[PatternScore]] = {}
+    for level, subject, pattern, value in zip(
+        *(leads[c].tolist() for c in ("subject_type", "subject_id", "pattern", "score")),
+        strict=True,
+    ):
+        if level in CHECK_LEVELS:
+            scores_of.setdefault((str(level), str(subject)), []).append(
+                PatternScore(subject_type=str(level), pattern=str(pattern), score=float(value))
+            )
+    flags_of: dict[tuple[str, str], list[FlagOut]] = {}
+    columns = ("subject_type", "subject_id", "feature", "pattern", "explanation", "evidence")
+    for level, subject, feature, pattern, explanation, cited in zip(
+        *(evidence[c].tolist() for c in columns), strict=True
+    ):
+        if level in CHECK_LEVELS:
+            flags_of.setdefault((str(level), str(subject)), []).append(
+                FlagOut(
+                    subject_type=str(level),
+                    feature=str(feature),
+                    pattern=str(pattern),
+                    explanation=str(explanation),
+                    evidence=str(cited),
+                )
+            )
     answers = []
     for item in items:
         s = item.settlement
@@ -323,27 +340,9 @@ def _results(
                 )
             )
             continue
-        scores: list[PatternScore] = []
-        fired: list[FlagOut] = []
-        for level, subject in (("visit", s.mdtrt_id), ("person", s.psn_no)):
-            rows = by_subject.get((level, subject))
-            if rows is not None:
-                scores.extend(
-                    PatternScore(subject_type=level, pattern=str(p), score=float(v))
-                    for p, v in zip(rows["pattern"], rows["score"], strict=True)
-                )
-            ev = flags_by_subject.get((level, subject))
-            if ev is not None:
-                fired.extend(
-                    FlagOut(
-                        subject_type=level,
-                        feature=str(r.feature),
-                        pattern=str(r.pattern),
-                        explanation=str(r.explanation),
-                        evidence=str(r.evidence),
-                    )
-                    for r in ev.itertuples(index=False)
-                )
+        subjects = (("visit", s.mdtrt_id), ("person", s.psn_no))
+        scores = [p for key in subjects for p in scores_of.get(key, ())]
+        fired = [f for key in subjects for f in flags_of.get(key, ())]
         review = any(p.score >= serving.review_threshold for p in scores)
         answers.append(
             CheckResult(
