@@ -35,7 +35,7 @@ from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
 from features.frames import prepare, require_input
 from features.parallel import Runner, Task, in_turn, runner
-from features.person import PersonSignals, PersonStage, missing_needs, skip_reason
+from features.person import PersonSignals, PersonStage, buildable, missing_needs
 from features.population import Population, has_column
 from features.registry import LEVEL_WORD, PREFIX, SignalGroup, registry
 from settlements.dataset import Dataset
@@ -280,22 +280,18 @@ def population_parts(
     default all; the others count as built elsewhere) over ``pop`` / ``dataset``, through
     ``runner``; ``computed`` holds the results of groups already computed (by ``id``)."""
     wanted = frozenset(levels)
-    skipped = list(skipped)
     done = dict(computed or {})
-    todo: list[SignalGroup] = []
-    for group in registry.groups:
-        if group.stage not in ("population", "dataset") or group.compute is None:
-            continue
-        if group.specs[0].level not in wanted:
-            continue
-        missing = missing_needs(group, pop.has, s)
-        if missing:
-            reason = skip_reason(missing)
-            skipped += [(spec.name, reason) for spec in group.specs]
-            continue
-        if run is not None and not run(group):
-            continue
-        todo.append(group)
+    ours = [
+        g
+        for g in registry.groups
+        if g.stage in ("population", "dataset")
+        and g.compute is not None
+        and g.specs[0].level in wanted
+    ]
+    todo, not_built = buildable(ours, pop.has, s)
+    skipped = [*skipped, *not_built]
+    if run is not None:
+        todo = [g for g in todo if run(g)]
     waiting = [g for g in todo if id(g) not in done]
     tasks = [group_task(g, pop if g.stage == "population" else dataset, s) for g in waiting]
     done.update(zip((id(g) for g in waiting), runner(tasks), strict=True))

@@ -41,7 +41,7 @@ from features.frames import (
     SETTLEMENT_COLUMNS,
     diagnosis_chapter,
 )
-from features.person import missing_needs, skip_reason
+from features.person import buildable
 from features.registry import LEVEL_WORD, PREFIX, SignalGroup, registry
 from settlements.dataset import Dataset
 from settlements.lone import LoneSettlement
@@ -995,12 +995,7 @@ def _make_layout(
     groups: tuple[SignalGroup, ...], has: Callable[[str], bool], s: FeatureSettings
 ) -> _Layout:
     """Skipped signals and specs as ``features.person`` and ``features.build`` list them."""
-    skipped: list[tuple[str, str]] = []
-    for group in groups:
-        missing = missing_needs(group, has, s)
-        if missing:
-            reason = skip_reason(missing)
-            skipped += [(spec.name, reason) for spec in group.specs]
+    _, skipped = buildable(groups, has, s)
     gone = {n for n, _ in skipped}
     specs = tuple(sp for sp in registry.specs() if sp.level in CHECK_LEVELS and sp.name not in gone)
     built = frozenset(sp.name for sp in specs)

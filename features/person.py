@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +106,23 @@ def skip_reason(missing: list[str]) -> str:
     return "; ".join(words)
 
 
+def buildable(
+    groups: Iterable[SignalGroup], has: object, settings: FeatureSettings
+) -> tuple[list[SignalGroup], list[tuple[str, str]]]:
+    """The groups whose needs the input (``has``) and settings meet, and the signals of
+    the others with the reason each is skipped."""
+    built: list[SignalGroup] = []
+    skipped: list[tuple[str, str]] = []
+    for group in groups:
+        missing = missing_needs(group, has, settings)
+        if missing:
+            reason = skip_reason(missing)
+            skipped += [(spec.name, reason) for spec in group.specs]
+        else:
+            built.append(group)
+    return built, skipped
+
+
 def person_signals(
     settlements: pd.DataFrame,
     fee_lines: pd.DataFrame,
@@ -141,15 +158,10 @@ class PersonStage:
     @classmethod
     def of(cls, pf: PersonFrames, s: FeatureSettings) -> PersonStage:
         batches: dict[str, list[SignalGroup]] = {}
-        skipped: list[tuple[str, str]] = []
-        for group in registry.groups:
-            if group.stage != "person" or group.compute is None:
-                continue
-            missing = missing_needs(group, pf.has, s)
-            if missing:
-                reason = skip_reason(missing)
-                skipped += [(spec.name, reason) for spec in group.specs]
-                continue
+        person_groups = [g for g in registry.groups if g.stage == "person" and g.compute]
+        built, skipped = buildable(person_groups, pf.has, s)
+        for group in built:
+            assert group.compute is not None
             batches.setdefault(group.compute.__module__, []).append(group)
         return cls(pf, s, tuple(tuple(b) for b in batches.values()), tuple(skipped))
 
