@@ -152,7 +152,10 @@ class Application:
         The settlements are validated as intake does; one that breaks the contract (or whose
         person, institution or fee lines do) comes back ``invalid`` with its problems and is
         not scored. The others are scored together, as the pyfunc model scores a dataset
-        (signals are built without re-checking the frames intake has just validated).
+        (signals are built without re-checking the frames intake has just validated). One
+        settlement takes ``check_lone`` (no frames of the request; the same answer), any
+        other input or one it does not cover ``check_frames``. The request models carry no
+        direct identifiers, so neither path has anything to pseudonymise.
         """
         if not items:
             return []
