@@ -48,10 +48,9 @@ class LoneSettlement:
 
 @dataclass(frozen=True)
 class LoneVerdict:
-    """The rows ``validate_dataset`` would quarantine, with their reasons (table -> row
-    position -> reason), and the problems of the settlement as ``/check`` reports them."""
+    """The settlement's problems as ``/check`` reports them (``"<table>: <reason>"``, each
+    once); none when intake would accept every row."""
 
-    reasons: dict[str, dict[int, str]]
     problems: tuple[str, ...]
 
     @property
@@ -75,12 +74,6 @@ def judge_lone(lone: LoneSettlement, settings: IntakeSettings) -> LoneVerdict:
     )
     line_reasons = _fee_lines(fee_lines, settlement, settlement_reason is None, settings)
 
-    reasons: dict[str, dict[int, str]] = {
-        "persons": {0: person_reason} if person_reason else {},
-        "institutions": {0: institution_reason} if institution_reason else {},
-        "settlements": {0: settlement_reason} if settlement_reason else {},
-        "fee_details": line_reasons,
-    }
     problems: list[str] = []
     if settlement_reason:
         problems.append(f"settlements: {settlement_reason}")
@@ -89,7 +82,7 @@ def judge_lone(lone: LoneSettlement, settings: IntakeSettings) -> LoneVerdict:
         problems.append(f"persons: {person_reason}")
     if institution_reason:
         problems.append(f"institutions: {institution_reason}")
-    return LoneVerdict(reasons=reasons, problems=tuple(dict.fromkeys(problems)))
+    return LoneVerdict(problems=tuple(dict.fromkeys(problems)))
 
 
 def _missing(value: Any) -> bool:
