@@ -35,7 +35,7 @@ from features.config import FeatureSettings
 from features.contract import CONTEXT_PREFIX, FeatureSet, FeatureSpec, Level, Pattern
 from features.frames import prepare, require_input
 from features.parallel import Runner, Task, in_turn, runner
-from features.person import PersonSignals, PersonStage, buildable, missing_needs
+from features.person import PersonSignals, PersonStage, buildable
 from features.population import Population, has_column
 from features.registry import LEVEL_WORD, PREFIX, SignalGroup, registry
 from settlements.dataset import Dataset
@@ -173,16 +173,13 @@ def dataset_groups(
     dataset: Dataset, s: FeatureSettings, levels: Collection[Level]
 ) -> list[SignalGroup]:
     """The dataset-stage groups that ``population_parts`` would compute for ``levels``."""
-    return [
-        group
-        for group in registry.groups
-        if group.stage == "dataset"
-        and group.compute is not None
-        and group.specs[0].level in levels
-        and not missing_needs(
-            group, functools.partial(has_column, dataset.institutions, dataset.catalog), s
-        )
+    ours = [
+        g
+        for g in registry.groups
+        if g.stage == "dataset" and g.compute is not None and g.specs[0].level in levels
     ]
+    has = functools.partial(has_column, dataset.institutions, dataset.catalog)
+    return buildable(ours, has, s)[0]
 
 
 def assemble(
