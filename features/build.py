@@ -573,6 +573,7 @@ def combine_evidence(ev: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         .agg(explanation=("explanation", " | ".join), evidence=("evidence", " | ".join))
         .reset_index()
     )
-    out = pd.concat([single, joined], ignore_index=True)
+    # the joined lines only need typing: the others are evidence frames' strings already
+    out = pd.concat([single.astype("string"), joined.astype("string")], ignore_index=True)
     mask = np.arange(len(out)) >= len(single)
-    return out.astype("string"), mask
+    return out, mask

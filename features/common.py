@@ -229,8 +229,13 @@ def positions(index: pd.Index | pd.Series, keys: pd.Index | pd.Series) -> np.nda
     ``index.get_indexer(keys)`` gives, missing keys matching a missing value.
 
     Arrow strings are looked up with Arrow's hash table (``index_in``), several times
-    faster than pandas' engine, which first turns both sides into Python objects.
+    faster than pandas' engine, which first turns both sides into Python objects; the keys
+    of a categorical once per category.
     """
+    if isinstance(keys.dtype, pd.CategoricalDtype):  # each category once, then its codes
+        categories = keys.array.categories
+        found = positions(index, categories.append(pd.Index([None], dtype=categories.dtype)))
+        return found[np.asarray(keys.array.codes)]  # code -1 (missing): the last
     if _arrow_strings(index) and _arrow_strings(keys):
         value_set = pa.array(pd.Index(index).array).cast(pa.large_string())
         found = pc.index_in(pa.array(pd.Index(keys).array).cast(pa.large_string()), value_set)

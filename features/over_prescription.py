@@ -349,8 +349,12 @@ def doctor_signals(pop: Population, s: FeatureSettings) -> Signals:
 
 def doctor_drug_volume(pop: Population) -> pd.Series:
     """Each doctor's amount of high-value drugs (a sum over the doctor's visits)."""
-    per = pop.doctor_visits.groupby("doctor").agg(hv=("aux_hv_drug_amt", "sum"))
-    return per["hv"].reindex(pop.doctor_index).fillna(0)
+    codes = pop.doctor_codes
+    hv = pd.Series(pop.doctor_visits["aux_hv_drug_amt"].to_numpy()).groupby(codes).sum()
+    hv = hv[hv.index >= 0]
+    total = np.zeros(len(pop.doctor_index))
+    total[hv.index.to_numpy()] = hv.to_numpy()
+    return pd.Series(total, index=pop.doctor_index, name="hv")
 
 
 def judge_drug_volume(hv: pd.Series, groups: pd.Series, s: FeatureSettings) -> Signals:
@@ -399,7 +403,13 @@ def doctor_basket_signals(pop: Population, s: FeatureSettings) -> Signals:
     out = pd.DataFrame(index=docs)
     ev: list[pd.DataFrame] = []
     b = dv.loc[dv["aux_drug_items"] >= s.same_basket_min_items]
-    n = b.groupby(["doctor", "aux_drug_basket_key"])["psn_no"].nunique().rename("n").reset_index()
+    n = (
+        b.groupby(["doctor", "aux_drug_basket_key"], observed=True)["psn_no"]
+        .nunique()
+        .rename("n")
+        .reset_index()
+        .astype({"doctor": "string"})  # the doctor-visit rows may hold it as a categorical
+    )
     top = n.sort_values("n", ascending=False).drop_duplicates("doctor").set_index("doctor")
     out["op_doc_same_basket_persons"] = top["n"].reindex(docs).fillna(0).astype("float64")
     bflag = (top["n"] >= s.same_basket_min_persons).reindex(docs, fill_value=False)
@@ -407,7 +417,10 @@ def doctor_basket_signals(pop: Population, s: FeatureSettings) -> Signals:
     if bflag.any():
         f = top.loc[bflag[bflag].index]
         key = pd.MultiIndex.from_arrays([f.index, f["aux_drug_basket_key"]])
-        members = b.loc[pd.MultiIndex.from_frame(b[["doctor", "aux_drug_basket_key"]]).isin(key)]
+        theirs = b.loc[b["doctor"].isin(f.index).to_numpy(bool)]
+        theirs = theirs.astype({"doctor": "string", "mdtrt_id": "string"})
+        pair = pd.MultiIndex.from_frame(theirs[["doctor", "aux_drug_basket_key"]])
+        members = theirs.loc[pair.isin(key)]
         listed = listing(members["doctor"], members["mdtrt_id"], s.evidence_max_items)
         text = (
             "Doctor "

@@ -15,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import os
+import pickle
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -53,6 +55,8 @@ _TASKS: Sequence[Task] = ()
 """The tasks of the pool being started: forked workers find them here by position."""
 _ENDS: Any = None
 """The first and the last position not yet taken, shared with the forked workers."""
+_SPOOL: str | None = None
+"""The folder where forked workers leave their results (``None``: in this process)."""
 
 
 def _take(front: bool) -> int | None:
@@ -69,11 +73,46 @@ def _take(front: bool) -> int | None:
 
 
 def _drain(front: bool = True) -> list[tuple[int, Any]]:
-    """Run tasks, each taken as this process frees up, until none is left."""
+    """Run tasks, each taken as this process frees up, until none is left. A forked worker
+    leaves each result in a file of the spool and returns ``Spooled`` in its place."""
     done = []
     while (position := _take(front)) is not None:
-        done.append((position, _TASKS[position]()))
+        result = _TASKS[position]()
+        done.append((position, _spool(position, result) if _SPOOL and front else result))
     return done
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """A worker's result left in a file: the pool's result pipe reads a message of a
+    hundred MB 64 KB at a time, allocating a buffer of the whole rest at each read (about
+    a second for the per-person stage's results), where a file in memory takes a tenth."""
+
+    path: str
+
+    def load(self) -> Any:
+        with open(self.path, "rb") as fh:
+            result = pickle.load(fh)
+        os.unlink(self.path)
+        return result
+
+
+def _spool(position: int, result: Any) -> Any:
+    """``result`` written to the spool as ``Spooled``; itself when it cannot be written."""
+    assert _SPOOL is not None
+    path = os.path.join(_SPOOL, f"{os.getpid()}-{position}.pickle")
+    try:
+        with open(path, "wb") as fh:
+            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return result
+    return Spooled(path)
+
+
+def _unspooled(pairs: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    return [(p, r.load() if isinstance(r, Spooled) else r) for p, r in pairs]
 
 
 @dataclass(frozen=True)
@@ -91,7 +130,7 @@ class Forked:
             return in_turn(tasks)
         with _pool(tasks, workers - 1) as futures:
             mine = _drain(front=False)
-            theirs = [pair for future in futures for pair in future.result()]
+            theirs = _unspooled([pair for future in futures for pair in future.result()])
         results: list[Any] = [None] * len(tasks)
         for position, result in [*mine, *theirs]:
             results[position] = result
@@ -107,7 +146,7 @@ class Forked:
 
         def results() -> list[Any]:
             with stack:
-                done = [pair for future in futures for pair in future.result()]
+                done = _unspooled([pair for future in futures for pair in future.result()])
             return [result for _, result in sorted(done, key=lambda pair: pair[0])]
 
         return results
@@ -116,18 +155,27 @@ class Forked:
 @contextlib.contextmanager
 def _pool(tasks: Sequence[Task], workers: int) -> Iterator[list[Future[list[tuple[int, Any]]]]]:
     """``workers`` forked processes draining ``tasks`` from the front; shut down on exit."""
-    global _TASKS, _ENDS
+    global _TASKS, _ENDS, _SPOOL
     context = mp.get_context("fork")
     _TASKS, _ENDS = tasks, context.Array("l", [0, len(tasks) - 1])
+    spool = tempfile.TemporaryDirectory(prefix="fundguard-", dir=_memory_folder())
+    _SPOOL = spool.name
     try:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        # the workers fork at the first submit and inherit _TASKS and _ENDS; this process
-        # keeps them for a call that drains from the back too
+        # the workers fork at the first submit and inherit _TASKS, _ENDS and _SPOOL; this
+        # process keeps them for a call that drains from the back too
         futures = [pool.submit(_drain) for _ in range(workers)]
         with pool:
             yield futures
     finally:
-        _TASKS = ()
+        _TASKS, _SPOOL = (), None
+        spool.cleanup()
+
+
+def _memory_folder() -> str | None:
+    """``/dev/shm`` (files kept in memory) when writable, else the default temporary folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
 def _can_fork() -> bool:

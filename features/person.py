@@ -71,7 +71,8 @@ class PersonSignals:
     ``VISIT_WORKING_COLUMNS`` and ``aux_`` columns (line totals, basket keys) that the
     population stage aggregates. ``persons``: one row per person with settlements (index
     ``psn_no``) with the person-level signals. ``doctor_visits``: one row per (visit,
-    doctor code) with ``aux_`` fee amounts and drug basket. ``evidence``: the evidence lines
+    doctor code) with ``aux_`` fee amounts and drug basket; its codes (``mdtrt_id``,
+    ``doctor``, ``psn_no``, ``fixmedins_code``) are categoricals with sorted categories. ``evidence``: the evidence lines
     of every flag that fired. ``skipped``: (feature, reason) of signals not built.
     """
 
@@ -163,11 +164,14 @@ class PersonStage:
         for group in built:
             assert group.compute is not None
             batches.setdefault(group.compute.__module__, []).append(group)
-        return cls(pf, s, tuple(tuple(b) for b in batches.values()), tuple(skipped))
+        ordered = sorted(batches.items(), key=lambda item: _heavy_rank(item[0]))
+        return cls(pf, s, tuple(tuple(b) for _, b in ordered), tuple(skipped))
 
     def tasks(self) -> list[Callable[[], Any]]:
-        """Each module's groups, the visit profile, and the doctor-visit rows (the largest
-        result: last, where ``features.parallel.Forked`` computes it in this process)."""
+        """Each module's groups (the heaviest first: ``HEAVIEST_FIRST``), the visit profile,
+        and the doctor-visit rows (the largest result: last, where
+        ``features.parallel.Forked`` computes it in this process, taking tasks from the
+        back while the workers take them from the front)."""
         pf, s = self.pf, self.settings
         return [
             *(functools.partial(_compute_groups, batch, pf, s) for batch in self.batches),
@@ -211,6 +215,21 @@ class PersonStage:
             evidence=concat_evidence(evidence),
             skipped=self.skipped,
         )
+
+
+HEAVIEST_FIRST = (
+    "features.over_prescription",
+    "features.card_lending",
+    "features.split_billing",
+    "features.bed_hanging",
+)
+"""The per-person modules by the time their groups take (``bench.bench_features``: 1.2,
+0.8, 0.6 and 0.4 s at 300,000 settlements), so that the workers start on the long ones
+while this process does the doctor-visit rows and the short ones."""
+
+
+def _heavy_rank(module: str) -> int:
+    return HEAVIEST_FIRST.index(module) if module in HEAVIEST_FIRST else len(HEAVIEST_FIRST)
 
 
 def _compute_groups(
@@ -292,15 +311,11 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
         "aux_hv_drug_amt": (amt * hv)[has_doc],
     }
     sums = group_sums(pair_i, list(amounts.values()), len(pair))
-    per = pd.DataFrame({"v": pair // width, "d": pair % width})
-    for c, total in zip(amounts, sums, strict=True):
-        per[c] = total
+    per = dict(zip(amounts, sums, strict=True))
     on_drug = drug[has_doc]
     key, n_items = _basket(
         pair_i[on_drug], lines["item_i"].to_numpy()[has_doc][on_drug], item_hashes(pf), len(pair)
     )
-    per["aux_drug_basket_key"] = key
-    per["aux_drug_items"] = n_items
 
     # attending physicians without a fee line of their own on the visit
     att = np.flatnonzero(visits["atddr_no"].notna().to_numpy())
@@ -311,28 +326,58 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     new = (known < 0) | ~isin_ints(att_pair, pair)
     extra_names = att_names[new].unique().difference(names)
     all_names = names.append(extra_names)
-    att_d = all_names.get_indexer(att_names[new])
-    attending = pd.DataFrame({"v": att[new], "d": att_d})
-    for c in ("aux_amt", "aux_drug_amt", "aux_hv_drug_amt", "aux_drug_items"):
-        attending[c] = 0.0
-    attending["aux_drug_basket_key"] = np.zeros(len(attending), dtype=np.uint64)
-    out = pd.concat([per, attending], ignore_index=True)
-    out["doctor"] = pd.array(all_names.astype("string")).take(out["d"].to_numpy())
-    out = out.drop(columns="d")
-    vv = out["v"].to_numpy()
-    out.insert(0, "mdtrt_id", pd.array(visits.index.array.take(vv), dtype="string"))
-    out["psn_no"] = visits["psn_no"].array.take(vv)
-    out["fixmedins_code"] = visits["fixmedins_code"].array.take(vv)
-    return out.drop(columns="v")
+    n_att = int(new.sum())
+    vv = np.r_[pair // width, att[new]]
+    dd = np.r_[pair % width, all_names.get_indexer(att_names[new])]
+    zeros = np.zeros(n_att)
+    # the string columns as categoricals of the visits' (and doctors') codes
+    psn_i, psn = pd.factorize(visits["psn_no"], sort=True)
+    inst_i, inst = pd.factorize(visits["fixmedins_code"], sort=True)
+    return pd.DataFrame(
+        {
+            "mdtrt_id": categorical_codes(vv, visits.index),
+            **{c: np.r_[total, zeros] for c, total in per.items()},
+            "aux_drug_basket_key": np.r_[key, np.zeros(n_att, dtype=np.uint64)],
+            "aux_drug_items": np.r_[n_items, zeros],
+            "doctor": categorical_codes(dd, all_names),
+            "psn_no": pd.Categorical.from_codes(
+                psn_i[vv], categories=pd.Index(psn, dtype="string")
+            ),
+            "fixmedins_code": pd.Categorical.from_codes(
+                inst_i[vv], categories=pd.Index(inst, dtype="string")
+            ),
+        }
+    )
+
+
+def categorical_codes(codes: np.ndarray, names: pd.Index) -> pd.Categorical:
+    """``names.take(codes)`` as a categorical with the names in sorted order (so that its
+    order, groups and ``factorize(sort=True)`` are those of the strings), without copying a
+    string per row: the doctor-visit rows repeat a few hundred thousand codes millions of
+    times."""
+    names = pd.Index(names, dtype="string")
+    if names.is_monotonic_increasing:  # the visits' ids are (prepare sorts settlements)
+        return pd.Categorical.from_codes(codes, categories=names)
+    order = np.argsort(np.asarray(names, dtype=object), kind="stable")
+    rank = np.empty(len(names), dtype=np.intp)
+    rank[order] = np.arange(len(names))
+    return pd.Categorical.from_codes(np.where(codes >= 0, rank[codes], -1), categories=names[order])
+
+
+def with_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its categorical columns (the doctor-visit rows' codes) as strings."""
+    cats = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    return frame.astype(dict.fromkeys(cats, "string")) if cats else frame
 
 
 def combine(parts: list[PersonSignals]) -> PersonSignals:
-    """One ``PersonSignals`` from the outputs of disjoint sets of persons (partitions)."""
+    """One ``PersonSignals`` from the outputs of disjoint sets of persons (partitions);
+    categorical codes become strings (each partition has categories of its own)."""
     skipped = {name: why for p in parts for name, why in p.skipped}
     return PersonSignals(
         visits=pd.concat([p.visits for p in parts]),
         persons=pd.concat([p.persons for p in parts]),
-        doctor_visits=pd.concat([p.doctor_visits for p in parts], ignore_index=True),
+        doctor_visits=pd.concat([with_strings(p.doctor_visits) for p in parts], ignore_index=True),
         evidence=concat_evidence([p.evidence for p in parts]),
         skipped=tuple(skipped.items()),
     )

@@ -60,6 +60,11 @@ class Population:
     def doctor_index(self) -> pd.Index:
         return self._doctor_codes[1]
 
+    @property
+    def doctor_codes(self) -> np.ndarray:
+        """The position in ``doctor_index`` of each row's doctor in ``doctor_visits``."""
+        return self._doctor_codes[0]
+
     @functools.cached_property
     def doctor_pairs(self) -> pd.DataFrame:
         """``doctor_visits`` without repeated (visit, doctor) rows (``drop_duplicates``):

@@ -720,7 +720,9 @@ def _schema_of(columns: Mapping[str, Any]) -> StructType:
 def _person_frames(ps: Any) -> dict[str, pd.DataFrame]:
     """``PersonSignals`` as named frames: the evidence combined per (subject, feature) with
     its order (``features.spark_population.EVIDENCE_ORDER``), unsigned 64-bit keys viewed
-    as signed (Spark has no unsigned type; the bits are kept and viewed back)."""
+    as signed (Spark has no unsigned type; the bits are kept and viewed back), categorical
+    codes as strings."""
+    from features.person import with_strings
     from features.spark_population import ordered_evidence
 
     frames = {
@@ -734,7 +736,7 @@ def _person_frames(ps: Any) -> dict[str, pd.DataFrame]:
         unsigned = [c for c in frame.columns if frame[c].dtype == "uint64"]
         if unsigned:
             frame = frame.assign(**{c: frame[c].to_numpy().view("int64") for c in unsigned})
-        out[name] = frame
+        out[name] = with_strings(frame)
     return out
 
 
