@@ -72,8 +72,9 @@ class PersonSignals:
     population stage aggregates. ``persons``: one row per person with settlements (index
     ``psn_no``) with the person-level signals. ``doctor_visits``: one row per (visit,
     doctor code) with ``aux_`` fee amounts and drug basket; its codes (``mdtrt_id``,
-    ``doctor``, ``psn_no``, ``fixmedins_code``) are categoricals with sorted categories. ``evidence``: the evidence lines
-    of every flag that fired. ``skipped``: (feature, reason) of signals not built.
+    ``doctor``, ``psn_no``, ``fixmedins_code``) are categoricals with sorted categories.
+    ``evidence``: the evidence lines of every flag that fired. ``skipped``: (feature,
+    reason) of signals not built.
     """
 
     visits: pd.DataFrame
