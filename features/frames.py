@@ -72,7 +72,9 @@ class PersonFrames:
     """Working frames for a set of persons (one, a partition, or all).
 
     ``visits`` is indexed by ``mdtrt_id``; its positional row number is the ``v`` that fee
-    lines carry. ``lines`` has one row per fee line of those visits.
+    lines carry. ``lines`` has one row per fee line of those visits; the catalogue's codes
+    on them (``lmt_gend``, ``bundle_code``) are categoricals, a code per line rather than a
+    string.
     """
 
     settlements: pd.DataFrame
@@ -341,8 +343,12 @@ def _line_frame(
         for c in CATALOG_LIMITS:
             if c not in cat:
                 continue
-            col = cat[c].astype("string") if c in ("lmt_gend", "bundle_code") else cat[c]
-            if c not in ("lmt_gend", "bundle_code"):
-                col = pd.to_numeric(col).astype("float64")
-            lines[c] = _take(col, pos).take(codes, allow_fill=True)
+            if c in ("lmt_gend", "bundle_code"):  # per line: a categorical of the item's
+                value_i, values = pd.factorize(_take(cat[c].astype("string"), pos), sort=True)
+                line_i = np.where(codes >= 0, np.append(value_i, -1)[codes], -1)
+                categories = pd.Index(values, dtype="string")
+                lines[c] = pd.Categorical.from_codes(line_i, categories=categories)
+            else:
+                col = pd.to_numeric(cat[c]).astype("float64")
+                lines[c] = _take(col, pos).take(codes, allow_fill=True)
     return lines, uniques

@@ -250,7 +250,7 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
                 "component "
                 + both["item"]
                 + " charged with its bundle "
-                + both["bundle_code"]
+                + both["bundle_code"].astype("string")
                 + " on "
                 + day_text(both["day"])
             )
