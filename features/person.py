@@ -21,8 +21,6 @@ import pandas as pd
 from features.common import (
     Signals,
     concat_evidence,
-    factorize_ints,
-    group_sums,
     isin_ints,
     positions,
     stable_hash,
@@ -298,25 +296,36 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     lines = pf.lines
     visits = pf.visits
     doc_codes, doc_names = pd.factorize(lines["doctor"])
-    drug = lines["is_drug"].to_numpy()
-    amt = lines["amt"].to_numpy()
-    hv = drug & (lines["pric"].to_numpy() >= s.high_value_drug_unit_price)
     has_doc = doc_codes >= 0
+    drug = lines["is_drug"].to_numpy()[has_doc]
+    amt = np.nan_to_num(lines["amt"].to_numpy()[has_doc])  # a missing amount adds nothing
+    hv = drug & (lines["pric"].to_numpy()[has_doc] >= s.high_value_drug_unit_price)
     width = max(len(doc_names), 1) + 1
     line_pair = lines["v"].to_numpy()[has_doc].astype(np.int64) * width + doc_codes[has_doc]
-    # (visit, doctor) pairs numbered in order of their first line, as groupby(sort=False)
-    pair_i, pair = factorize_ints(line_pair)
-    amounts = {
-        "aux_amt": amt[has_doc],
-        "aux_drug_amt": (amt * drug)[has_doc],
-        "aux_hv_drug_amt": (amt * hv)[has_doc],
+    # each (visit, doctor) pair's lines side by side, in row order; the pairs then in the
+    # order of their first line, as groupby(sort=False) numbers them
+    order = np.argsort(line_pair, kind="stable")
+    ordered = line_pair[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
+    appearance = np.argsort(order[starts], kind="stable")
+    pair = ordered[starts][appearance]
+
+    def per_pair(values: np.ndarray) -> np.ndarray:
+        """Sums of a line amount per pair (in row order within the pair)."""
+        if not len(starts):
+            return np.zeros(0)
+        return np.add.reduceat(values[order], starts)[appearance]
+
+    per = {
+        "aux_amt": per_pair(amt),
+        "aux_drug_amt": per_pair(amt * drug),
+        "aux_hv_drug_amt": per_pair(amt * hv),
     }
-    sums = group_sums(pair_i, list(amounts.values()), len(pair))
-    per = dict(zip(amounts, sums, strict=True))
-    on_drug = drug[has_doc]
-    key, n_items = _basket(
-        pair_i[on_drug], lines["item_i"].to_numpy()[has_doc][on_drug], item_hashes(pf), len(pair)
-    )
+    sorted_pair = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))
+    on_drug = drug[order]
+    item_i = lines["item_i"].to_numpy()[has_doc][order]
+    key, n_items = _basket(sorted_pair[on_drug], item_i[on_drug], item_hashes(pf), len(starts))
+    key, n_items = key[appearance], n_items[appearance]
 
     # attending physicians without a fee line of their own on the visit
     att = np.flatnonzero(visits["atddr_no"].notna().to_numpy())
