@@ -287,9 +287,7 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=None, help="FeatureSettings.workers (default: its own)"
     )
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="timed runs of each; the best counts"
-    )
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each; the best counts")
     args = parser.parse_args()
     directory = prepare_dataset(args)
 

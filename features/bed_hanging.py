@@ -41,7 +41,8 @@ def stay_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             "day": day[in_stay],
             "bed": sl["is_bed"].to_numpy(dtype=bool)[in_stay],
             "care": sl["is_care"].to_numpy(dtype=bool)[in_stay],
-        }
+        },
+        copy=False,
     )
     per_day = days.groupby(["v", "day"], sort=True).agg(bed=("bed", "max"), care=("care", "max"))
     empty = per_day.loc[per_day["bed"] & ~per_day["care"]].reset_index()[["v", "day"]]

@@ -465,7 +465,8 @@ def _aggregate(
             "c": codes,
             "first": visits["first_setl_time"].to_numpy()[rows],
             "last": visits["last_setl_time"].to_numpy()[rows],
-        }
+        },
+        copy=False,
     )
     span = times.groupby("c").agg(first=("first", "min"), last=("last", "max"))
     span = span.reindex(np.arange(n))
@@ -521,7 +522,7 @@ def typed_signals(
             cols[sp.name] = col.fillna(False).astype(bool).to_numpy()
         else:
             cols[sp.name] = pd.to_numeric(col).astype("float64").to_numpy()
-    return pd.DataFrame(cols, index=values.index)
+    return pd.DataFrame(cols, index=values.index, copy=False)
 
 
 def _ctx_types(ctx: pd.DataFrame) -> pd.DataFrame:

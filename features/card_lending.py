@@ -227,7 +227,8 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             "speed": speed,
             "km": km,
             "hours": hours,
-        }
+        },
+        copy=False,
     )
     both = pd.concat([pairs, pairs.rename(columns={"v": "pv", "pv": "v"})], ignore_index=True)
     both = both.loc[both["v"].notna() & both["pv"].notna()]
@@ -349,7 +350,8 @@ def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, np.ndarr
             "i": np.asarray(inst_names, dtype=object)[groups // width],
             "b": np.asarray(windows)[groups % width],
             "n": n.astype(np.int64),
-        }
+        },
+        copy=False,
     )
     frame["usual"] = frame.groupby("i")["n"].transform("median").clip(lower=1)
     frame["burst"] = (frame["n"] >= s.card_burst_min_persons) & (

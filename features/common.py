@@ -288,7 +288,8 @@ def pair_counts(group: pd.Series, member: pd.Series, names: tuple[str, str, str]
             names[0]: member_names.take(keys // width),
             names[1]: member_names.take(keys % width),
             names[2]: counts.astype(np.int64),
-        }
+        },
+        copy=False,
     )
 
 

@@ -318,7 +318,8 @@ def _line_frame(
             "pric": pd.to_numeric(src["pric"]).astype("float64").to_numpy(),
             "amt": pd.to_numeric(src["det_item_fee_sumamt"]).astype("float64").to_numpy(),
             "doctor": _string(src["bilg_dr_codg"]).array,
-        }
+        },
+        copy=False,
     )
     if "prd_days" in src:
         lines["prd_days"] = pd.to_numeric(src["prd_days"]).astype("float64").to_numpy()

@@ -208,6 +208,7 @@ def _previous_fill(fills: pd.DataFrame) -> pd.DataFrame:
             "v": np.where(same, np.r_[np.nan, fills["v"].to_numpy()[:-1]], np.nan),
         },
         index=fills.index,
+        copy=False,
     )
 
 
@@ -286,6 +287,7 @@ def _per_drug(fills: pd.DataFrame) -> pd.DataFrame:
             "v": fills["v"].to_numpy()[start].astype(np.int64),
         },
         index=index,
+        copy=False,
     )
 
 

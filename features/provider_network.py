@@ -107,7 +107,8 @@ def _stays(dataset: Dataset) -> pd.DataFrame:
             "fund": stays["fund_pay_sumamt"].astype("float64"),
             "length": length.clip(lower=1.0),
             "dise_codg": stays["dise_codg"].astype("string"),
-        }
+        },
+        copy=False,
     ).reset_index(drop=True)
 
 
@@ -134,7 +135,8 @@ def _physician_links(dataset: Dataset) -> pd.DataFrame:
         {
             "doctor": pd.array(np.asarray(doctor_names)[pair // len(inst_names)], dtype="string"),
             "inst": pd.array(np.asarray(inst_names)[pair % len(inst_names)], dtype="string"),
-        }
+        },
+        copy=False,
     )
 
 
@@ -184,7 +186,8 @@ def count_shared_persons(dataset: Dataset, settings: ProviderNetworkSettings) ->
     """
     s = dataset.settlements
     pairs = pd.DataFrame(
-        {"psn_no": s["psn_no"].astype("string"), "inst": s["fixmedins_code"].astype("string")}
+        {"psn_no": s["psn_no"].astype("string"), "inst": s["fixmedins_code"].astype("string")},
+        copy=False,
     )
     pairs = pairs.groupby(["psn_no", "inst"]).size().rename("n").reset_index()
     per_person = pairs.groupby("psn_no")["inst"].transform("size").astype("float64")
@@ -433,7 +436,8 @@ def count_repeated_claims(dataset: Dataset, settings: ProviderNetworkSettings) -
             "psn": s["psn_no"].astype("string"),
             "dise": s["dise_codg"].astype("string"),
             "fee": s["medfee_sumamt"].astype("float64"),
-        }
+        },
+        copy=False,
     )
     repeated = pd.Series(repeated_rows(key, list(key.columns)), index=key.index).astype("float64")
     stays = _stays(dataset).sort_values(["inst", "psn_no", "begndate"], kind="stable")
