@@ -304,39 +304,36 @@ def _line_frame(
     keep = v >= 0
     src = fee_lines.loc[keep] if not keep.all() else fee_lines
     v = v[keep]
-    lines = pd.DataFrame(
-        {
-            "v": v,
-            "psn_i": visits["psn_i"].to_numpy()[v],
-            "setl_id": _string(src["setl_id"]).array,
-            "feedetl_sn": _string(src["feedetl_sn"]).array,
-            "day": _midnight(pd.to_datetime(src["fee_ocur_time"])).array,
-            "item": _string(src["hilist_code"]).array,
-            "list_type": _string(src["list_type"]).array,
-            "chrg": _string(src["med_chrgitm_type"]).array,
-            "cnt": pd.to_numeric(src["cnt"]).astype("float64").to_numpy(),
-            "pric": pd.to_numeric(src["pric"]).astype("float64").to_numpy(),
-            "amt": pd.to_numeric(src["det_item_fee_sumamt"]).astype("float64").to_numpy(),
-            "doctor": _string(src["bilg_dr_codg"]).array,
-        },
-        copy=False,
-    )
+    # the columns gathered first and framed once: setting a column copies it
+    cols: dict[str, object] = {
+        "v": v,
+        "psn_i": visits["psn_i"].to_numpy()[v],
+        "setl_id": _string(src["setl_id"]).array,
+        "feedetl_sn": _string(src["feedetl_sn"]).array,
+        "day": _midnight(pd.to_datetime(src["fee_ocur_time"])).array,
+        "item": _string(src["hilist_code"]).array,
+        "list_type": _string(src["list_type"]).array,
+        "chrg": _string(src["med_chrgitm_type"]).array,
+        "cnt": pd.to_numeric(src["cnt"]).astype("float64").to_numpy(),
+        "pric": pd.to_numeric(src["pric"]).astype("float64").to_numpy(),
+        "amt": pd.to_numeric(src["det_item_fee_sumamt"]).astype("float64").to_numpy(),
+        "doctor": _string(src["bilg_dr_codg"]).array,
+    }
     if "prd_days" in src:
-        lines["prd_days"] = pd.to_numeric(src["prd_days"]).astype("float64").to_numpy()
-    chrg_codes, chrg_values = pd.factorize(lines["chrg"])
+        cols["prd_days"] = pd.to_numeric(src["prd_days"]).astype("float64").to_numpy()
+    chrg_codes, chrg_values = pd.factorize(cols["chrg"])
     chrg = pd.Index(chrg_values)
 
     def charged(codes: frozenset[str] | set[str]) -> np.ndarray:
         return np.append(chrg.isin(list(codes)), False)[chrg_codes]
 
-    lines["is_bed"] = charged({"01"})
-    lines["is_care"] = charged(SUBSTANTIVE_CHARGE_ITEMS)
-    lines["is_exam"] = charged({"03", "04"})
-    lines["is_drug"] = charged(DRUG_CHARGE_ITEMS) | lines["list_type"].isin(
-        {"101", "102"}
-    ).to_numpy(dtype=bool)
-    codes, uniques = pd.factorize(lines["item"])
-    lines["item_i"] = codes
+    cols["is_bed"] = charged({"01"})
+    cols["is_care"] = charged(SUBSTANTIVE_CHARGE_ITEMS)
+    cols["is_exam"] = charged({"03", "04"})
+    drug_list = pd.Series(cols["list_type"], copy=False).isin({"101", "102"})
+    cols["is_drug"] = charged(DRUG_CHARGE_ITEMS) | drug_list.to_numpy(dtype=bool)
+    codes, uniques = pd.factorize(cols["item"])
+    cols["item_i"] = codes
     if catalog is not None and len(catalog):
         cat = catalog.drop_duplicates("hilist_code")
         cat = cat.set_index(cat["hilist_code"].astype("string"))
@@ -348,8 +345,9 @@ def _line_frame(
                 value_i, values = pd.factorize(_take(cat[c].astype("string"), pos), sort=True)
                 line_i = np.where(codes >= 0, np.append(value_i, -1)[codes], -1)
                 categories = pd.Index(values, dtype="string")
-                lines[c] = pd.Categorical.from_codes(line_i, categories=categories)
+                cols[c] = pd.Categorical.from_codes(line_i, categories=categories)
             else:
                 col = pd.to_numeric(cat[c]).astype("float64")
-                lines[c] = _take(col, pos).take(codes, allow_fill=True)
+                cols[c] = _take(col, pos).take(codes, allow_fill=True)
+    lines = pd.DataFrame(cols, copy=False)
     return lines, uniques
