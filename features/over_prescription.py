@@ -47,8 +47,9 @@ def _build_drug_lines(pf: PersonFrames) -> pd.DataFrame:
 
 
 def supply_limits(pf: PersonFrames, s: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
-    """The supply limit (days) of each visit by its kind, and why, per the national rules:
-    ordinary 7, emergency 3, chronic 28 (84 for a stable chronic patient), pharmacy."""
+    """The supply limit (days) of each visit by its kind, and the kind (why: its text in
+    ``SUPPLY_KINDS``), per the national rules: ordinary 7, emergency 3, chronic 28 (84 for
+    a stable chronic patient), pharmacy."""
     visits = pf.visits
     psn = visits["psn_i"].to_numpy()
     order = sort_order(psn, visits["first_setl_time"].to_numpy())
@@ -56,37 +57,37 @@ def supply_limits(pf: PersonFrames, s: FeatureSettings) -> tuple[np.ndarray, np.
     chronic_seen = group_cumsum(psn[order], chronic.astype(np.int64))
     stable = np.zeros(len(visits), dtype=bool)
     stable[order] = chronic & (chronic_seen > 1)
-    limit = np.select(
+    kind = np.select(
         [
             visits["is_emergency"].to_numpy(),
             stable,
             visits["is_chronic"].to_numpy(),
             visits["is_pharmacy"].to_numpy(),
         ],
-        [
-            s.emergency_supply_days,
-            s.long_prescription_max_days,
-            s.chronic_supply_days,
-            s.pharmacy_supply_days,
-        ],
-        s.ordinary_supply_days,
-    ).astype("float64")
-    why = np.select(
-        [
-            visits["is_emergency"].to_numpy(),
-            stable,
-            visits["is_chronic"].to_numpy(),
-            visits["is_pharmacy"].to_numpy(),
-        ],
-        [
-            "emergency prescription",
-            "long prescription, stable chronic patient",
-            "chronic outpatient",
-            "pharmacy purchase",
-        ],
-        "ordinary outpatient prescription",
+        [0, 1, 2, 3],
+        4,
     )
-    return limit, why
+    days = [
+        s.emergency_supply_days,
+        s.long_prescription_max_days,
+        s.chronic_supply_days,
+        s.pharmacy_supply_days,
+        s.ordinary_supply_days,
+    ]
+    return np.asarray(days, dtype="float64")[kind], kind
+
+
+SUPPLY_KINDS = np.array(
+    [
+        "emergency prescription",
+        "long prescription, stable chronic patient",
+        "chronic outpatient",
+        "pharmacy purchase",
+        "ordinary outpatient prescription",
+    ],
+    dtype=object,
+)
+"""Why a visit has its supply limit, by the kind ``supply_limits`` gives."""
 
 
 def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
@@ -118,7 +119,7 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         first, totals = first_rows(hit["v"].to_numpy(), s.evidence_max_items)
         shown = hit.loc[first]
         at = np.flatnonzero(over)[first]
-        why = np.where(lower[at], "catalogue limit of the item", why_v[v[at]].astype(object))
+        why = np.where(lower[at], "catalogue limit of the item", SUPPLY_KINDS[why_v[v[at]]])
         item = (
             "item "
             + shown["item"]
