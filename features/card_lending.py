@@ -353,7 +353,9 @@ def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, np.ndarr
         },
         copy=False,
     )
-    frame["usual"] = frame.groupby("i")["n"].transform("median").clip(lower=1)
+    # the median window of each institution, grouped on its code rather than its name
+    usual = frame["n"].groupby(groups // width).transform("median")
+    frame["usual"] = usual.clip(lower=1).to_numpy()
     frame["burst"] = (frame["n"] >= s.card_burst_min_persons) & (
         frame["n"] / frame["usual"] >= s.card_burst_ratio
     )
