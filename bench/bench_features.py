@@ -10,8 +10,9 @@ boundary check is timed separately by ``bench.bench_intake``). Each runs in its 
 process so that its figures are its own, and twice: once for the time, once for the
 memory. The timed run gives wall-clock and CPU seconds of the process and of the worker
 processes it forked (``FeatureSettings.workers``; reaped before the figures are read);
-it is repeated (``--repeat``, default 3) and the fastest of each counts, as ``timeit``
-does, since a shared machine only ever slows a run down.
+the build is repeated (``--repeat``, default 3) and the floor once more, interleaved, and
+the fastest of each counts, as ``timeit`` does, since a shared machine only ever slows a
+run down.
 The memory run samples, every 250 ms, the sum of proportional set sizes (PSS: a page
 shared by several processes counts once in all) over the process and its children, and
 keeps the largest beside the max RSS of the process itself and of its largest child.
@@ -291,18 +292,21 @@ def main() -> None:
     args = parser.parse_args()
     directory = prepare_dataset(args)
 
-    floors = [_run(_floor, directory) for _ in range(args.repeat)]
+    # interleaved, so that both see the same spells of a slow machine; the floor (short,
+    # and the noisier: 0.4-1.9 s at 300k on this machine) once more than the build
+    floors = [_run(_floor, directory)]
+    builds = []
+    for _ in range(args.repeat):
+        builds.append(_run(functools.partial(_features, workers=args.workers), directory))
+        floors.append(_run(_floor, directory))
     floor_s, _, n_setl, n_lines, floor_cpu = min(floors, key=lambda run: run[0])
     floor_gb = _run(functools.partial(_floor, sample=True), directory)[1]
-    builds = [
-        _run(functools.partial(_features, workers=args.workers), directory)
-        for _ in range(args.repeat)
-    ]
     feat_s, _, read_s, rows, built, skipped, evidence, feat_cpu = min(builds, key=lambda r: r[0])
     feat_gb = _run(functools.partial(_features, workers=args.workers, sample=True), directory)[1]
     spread = (
-        f"  (best of {args.repeat}: floor up to {max(r[0] for r in floors):.2f} s, "
-        f"all signals up to {max(r[0] for r in builds):.2f} s)"
+        f"  (best of {len(floors)} floors, up to {max(r[0] for r in floors):.2f} s; of "
+        f"{len(builds)} builds, "
+        f"up to {max(r[0] for r in builds):.2f} s)"
         if args.repeat > 1
         else ""
     )
