@@ -304,6 +304,9 @@ def _line_frame(
     keep = v >= 0
     src = fee_lines.loc[keep] if not keep.all() else fee_lines
     v = v[keep]
+    item = pd.Series(_string(src["hilist_code"]).array, copy=False)
+    list_type = pd.Series(_string(src["list_type"]).array, copy=False)
+    chrg_column = pd.Series(_string(src["med_chrgitm_type"]).array, copy=False)
     # the columns gathered first and framed once: setting a column copies it
     cols: dict[str, object] = {
         "v": v,
@@ -311,9 +314,9 @@ def _line_frame(
         "setl_id": _string(src["setl_id"]).array,
         "feedetl_sn": _string(src["feedetl_sn"]).array,
         "day": _midnight(pd.to_datetime(src["fee_ocur_time"])).array,
-        "item": _string(src["hilist_code"]).array,
-        "list_type": _string(src["list_type"]).array,
-        "chrg": _string(src["med_chrgitm_type"]).array,
+        "item": item.array,
+        "list_type": list_type.array,
+        "chrg": chrg_column.array,
         "cnt": pd.to_numeric(src["cnt"]).astype("float64").to_numpy(),
         "pric": pd.to_numeric(src["pric"]).astype("float64").to_numpy(),
         "amt": pd.to_numeric(src["det_item_fee_sumamt"]).astype("float64").to_numpy(),
@@ -321,7 +324,7 @@ def _line_frame(
     }
     if "prd_days" in src:
         cols["prd_days"] = pd.to_numeric(src["prd_days"]).astype("float64").to_numpy()
-    chrg_codes, chrg_values = pd.factorize(cols["chrg"])
+    chrg_codes, chrg_values = pd.factorize(chrg_column)
     chrg = pd.Index(chrg_values)
 
     def charged(codes: frozenset[str] | set[str]) -> np.ndarray:
@@ -330,9 +333,9 @@ def _line_frame(
     cols["is_bed"] = charged({"01"})
     cols["is_care"] = charged(SUBSTANTIVE_CHARGE_ITEMS)
     cols["is_exam"] = charged({"03", "04"})
-    drug_list = pd.Series(cols["list_type"], copy=False).isin({"101", "102"})
+    drug_list = list_type.isin({"101", "102"})
     cols["is_drug"] = charged(DRUG_CHARGE_ITEMS) | drug_list.to_numpy(dtype=bool)
-    codes, uniques = pd.factorize(cols["item"])
+    codes, uniques = pd.factorize(item)
     cols["item_i"] = codes
     if catalog is not None and len(catalog):
         cat = catalog.drop_duplicates("hilist_code")
@@ -342,7 +345,8 @@ def _line_frame(
             if c not in cat:
                 continue
             if c in ("lmt_gend", "bundle_code"):  # per line: a categorical of the item's
-                value_i, values = pd.factorize(_take(cat[c].astype("string"), pos), sort=True)
+                limits = pd.Series(_take(cat[c].astype("string"), pos), copy=False)
+                value_i, values = pd.factorize(limits, sort=True)
                 line_i = np.where(codes >= 0, np.append(value_i, -1)[codes], -1)
                 categories = pd.Index(values, dtype="string")
                 cols[c] = pd.Categorical.from_codes(line_i, categories=categories)

@@ -158,7 +158,9 @@ def _pool(tasks: Sequence[Task], workers: int) -> Iterator[list[Future[list[tupl
     global _TASKS, _ENDS, _SPOOL
     context = mp.get_context("fork")
     _TASKS, _ENDS = tasks, context.Array("l", [0, len(tasks) - 1])
-    spool = tempfile.TemporaryDirectory(prefix="fundguard-", dir=_memory_folder())
+    spool = tempfile.TemporaryDirectory(
+        prefix="fundguard-", dir=_memory_folder(), ignore_cleanup_errors=True
+    )
     _SPOOL = spool.name
     try:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)

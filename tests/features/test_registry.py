@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from features import parallel
 from features.build import build_features, population
 from features.catalogue import render_catalogue
 from features.config import FeatureSettings
@@ -217,6 +220,70 @@ def test_forked_tasks_return_in_their_order_and_raise_their_errors() -> None:
 
     with pytest.raises(ValueError, match="a task failed"):
         Forked(2)([fails, fails])
+
+
+def test_a_workers_results_come_back_through_the_spool_and_leave_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given tasks with large results and a spool folder of the test's own
+    monkeypatch.setattr(parallel, "_memory_folder", lambda: str(tmp_path))
+
+    def task(i: int) -> tuple[int, pd.DataFrame]:
+        time.sleep(0.2)
+        return os.getpid(), pd.DataFrame({"x": np.arange(200_000) * i, "s": f"line {i}"})
+
+    tasks = [functools.partial(task, i) for i in range(4)]
+    # when they run in this process and a forked worker
+    results = Forked(2)(tasks)
+    # then every result is whole, the worker's among them, and the spool is gone
+    assert any(pid != os.getpid() for pid, _ in results)
+    for i, (_, frame) in enumerate(results):
+        assert frame["x"].iloc[-1] == 199_999 * i
+        assert frame["s"].iloc[0] == f"line {i}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_result_that_cannot_be_spooled_comes_back_through_the_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a spool folder that vanishes before the worker writes to it
+    monkeypatch.setattr(parallel, "_memory_folder", lambda: str(tmp_path))
+
+    def task(i: int) -> tuple[int, int]:
+        if parallel._SPOOL:
+            with contextlib.suppress(OSError):  # both processes may try
+                os.rmdir(parallel._SPOOL)
+        time.sleep(0.2)
+        return i, os.getpid()
+
+    # when the tasks run in two processes
+    results = Forked(2)([functools.partial(task, i) for i in range(4)])
+    # then the worker's results still arrive, in order
+    assert [i for i, _ in results] == [0, 1, 2, 3]
+    assert any(pid != os.getpid() for _, pid in results)
+
+
+def test_doctor_visit_codes_are_categoricals_in_the_order_of_their_strings(
+    world: World,
+) -> None:
+    # given a world built by the per-person stage
+    dataset = rich_world(world)
+    ps = person_signals(
+        dataset.settlements,
+        dataset.fee_details,
+        dataset.persons,
+        dataset.institutions,
+        dataset.catalog,
+    )
+    dv = ps.doctor_visits
+    for column in ("mdtrt_id", "doctor", "psn_no", "fixmedins_code"):
+        # then each code column is a categorical whose categories are sorted strings
+        categories = dv[column].cat.categories
+        assert list(categories) == sorted(categories)
+        # and combining outputs gives the same codes as strings
+        combined = combine([ps]).doctor_visits[column]
+        assert combined.dtype == "string"
+        assert combined.tolist() == dv[column].astype("string").tolist()
 
 
 def test_small_inputs_and_one_worker_run_in_the_building_process() -> None:
