@@ -14,8 +14,9 @@ the build is repeated (``--repeat``, default 3) and the floor once more, interle
 the fastest of each counts, as ``timeit`` does, since a shared machine only ever slows a
 run down.
 The memory run samples, every 250 ms, the sum of proportional set sizes (PSS: a page
-shared by several processes counts once in all) over the process and its children, and
-keeps the largest beside the max RSS of the process itself and of its largest child.
+shared by several processes counts once in all) over the process and its children, plus
+the workers' result files in ``/dev/shm`` (``features.parallel``), and keeps the largest
+beside the max RSS of the process itself and of its largest child.
 Sampling PSS walks the page tables of the processes, which holds up their allocations:
 at 300,000 settlements it slowed the build by a fifth, so no time is read off that run.
 The default dataset is intake's bench world (``bench.bench_intake.build``:
@@ -28,7 +29,9 @@ Targets: all signals in under 5x the floor and under 8 GB peak.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import glob
 import multiprocessing as mp
 import os
 import resource
@@ -248,7 +251,7 @@ class MemorySampler:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            self._peak = max(self._peak, _tree_pss())
+            self._peak = max(self._peak, _tree_pss() + _spooled())
             self.cpu_s = time.thread_time()
             self._stop.wait(self._every)
 
@@ -257,6 +260,17 @@ class MemorySampler:
         child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
         tree = self._peak / 1024**3 if self._peak else own  # no /proc: max RSS
         return Memory(tree=max(tree, 0.0), own_rss=own, child_rss=child)
+
+
+def _spooled() -> int:
+    """Bytes of the files that forked workers leave their results in (``/dev/shm`` is
+    memory, but no process's PSS)."""
+    total = 0
+    for folder in glob.glob("/dev/shm/fundguard-*"):
+        for name in os.listdir(folder) if os.path.isdir(folder) else ():
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(os.path.join(folder, name))
+    return total
 
 
 def _tree_pss(pid: int | None = None) -> int:
