@@ -347,11 +347,13 @@ def _line_frame(
             if c in ("lmt_gend", "bundle_code"):  # per line: a categorical of the item's
                 limits = pd.Series(_take(cat[c].astype("string"), pos), copy=False)
                 value_i, values = pd.factorize(limits, sort=True)
-                line_i = np.where(codes >= 0, np.append(value_i, -1)[codes], -1)
+                # by item code, with a last entry for lines without one (code -1)
+                line_i = np.append(value_i, -1)[codes]
                 categories = pd.Index(values, dtype="string")
                 cols[c] = pd.Categorical.from_codes(line_i, categories=categories)
             else:
                 col = pd.to_numeric(cat[c]).astype("float64")
-                cols[c] = _take(col, pos).take(codes, allow_fill=True)
+                by_item = np.asarray(_take(col, pos), dtype="float64")
+                cols[c] = np.append(by_item, np.nan)[codes]
     lines = pd.DataFrame(cols, copy=False)
     return lines, uniques
