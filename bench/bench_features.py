@@ -41,12 +41,15 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    from settlements.dataset import Dataset
 
 T = TypeVar("T")
 TABLES = ("settlements", "fee_details", "persons", "institutions", "catalog")
@@ -138,6 +141,20 @@ def _read(directory: Path) -> dict[str, pd.DataFrame]:
     }
 
 
+def read_dataset(directory: Path) -> Dataset:
+    """The bench dataset as intake hands it over (typed dates and times)."""
+    from settlements.dataset import Dataset
+
+    frames = _typed(_read(directory))
+    return Dataset(
+        settlements=frames["settlements"],
+        fee_details=frames["fee_details"],
+        persons=frames["persons"],
+        institutions=frames["institutions"],
+        catalog=frames.get("catalog"),
+    )
+
+
 def _typed(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Dates and times as datetime64[ns], as intake hands them over."""
     out = {}
@@ -172,18 +189,10 @@ def _features(
 ) -> tuple[float, Memory, float, dict[str, int], int, int, int, float]:
     from features.build import build_features
     from features.config import FeatureSettings
-    from settlements.dataset import Dataset
 
     with MemorySampler(sample) as memory:
         start = time.perf_counter()
-        frames = _typed(_read(directory))
-        dataset = Dataset(
-            settlements=frames["settlements"],
-            fee_details=frames["fee_details"],
-            persons=frames["persons"],
-            institutions=frames["institutions"],
-            catalog=frames.get("catalog"),
-        )
+        dataset = read_dataset(directory)
         read = time.perf_counter() - start
         settings = FeatureSettings() if workers is None else FeatureSettings(workers=workers)
         fs = build_features(dataset, settings, check=False)

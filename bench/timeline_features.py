@@ -25,7 +25,7 @@ from typing import Any
 
 import features.build as build
 import features.person as person
-from bench.bench_features import _read, _typed, prepare_dataset
+from bench.bench_features import prepare_dataset, read_dataset
 
 _T0 = [time.perf_counter()]
 STAGES = (
@@ -95,17 +95,9 @@ def main() -> None:
     directory: Path = prepare_dataset(args)
 
     from features.config import FeatureSettings
-    from settlements.dataset import Dataset
 
     start = time.perf_counter()
-    frames = _typed(_read(directory))
-    dataset = Dataset(
-        settlements=frames["settlements"],
-        fee_details=frames["fee_details"],
-        persons=frames["persons"],
-        institutions=frames["institutions"],
-        catalog=frames.get("catalog"),
-    )
+    dataset = read_dataset(directory)
     print(f"read {time.perf_counter() - start:.2f} s ({directory})")
     settings = FeatureSettings() if args.workers is None else FeatureSettings(workers=args.workers)
     instrument()
