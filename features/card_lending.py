@@ -19,7 +19,7 @@ from features.common import (
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import PersonFrames, days_between
+from features.frames import PersonFrames, days_between, has_limit, with_limits
 from features.population import Population
 
 P = Pattern.CARD_LENDING
@@ -31,16 +31,16 @@ def restricted_item_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     visits = pf.visits
     lines = pf.lines
     out = pd.DataFrame(index=visits.index)
-    cols = [c for c in ("lmt_gend", "lmt_age_min", "lmt_age_max") if c in lines]
+    cols = [c for c in ("lmt_gend", "lmt_age_min", "lmt_age_max") if c in pf.item_limits]
     if not cols:
         out["cl_restricted_item_mismatches"] = 0.0
         out["cl_restricted_item_flag"] = False
         return Signals(out, concat_evidence([]))
     restricted = np.zeros(len(lines), dtype=bool)
     for c in cols:
-        restricted |= lines[c].notna().to_numpy(bool)
-    used = ("v", "day", "item", "setl_id", "feedetl_sn", *cols)
-    rl = lines.loc[restricted, list(used)]
+        restricted |= has_limit(pf, c)
+    used = ["v", "day", "item", "item_i", "setl_id", "feedetl_sn"]
+    rl = with_limits(pf, lines.loc[restricted, used], tuple(cols))
     v = rl["v"].to_numpy()
     gend = visits["gend"].astype("string").to_numpy(dtype=object)[v]
     brdy = visits["brdy"].to_numpy()[v]

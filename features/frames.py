@@ -72,9 +72,10 @@ class PersonFrames:
     """Working frames for a set of persons (one, a partition, or all).
 
     ``visits`` is indexed by ``mdtrt_id``; its positional row number is the ``v`` that fee
-    lines carry. ``lines`` has one row per fee line of those visits; the catalogue's codes
-    on them (``lmt_gend``, ``bundle_code``) are categoricals, a code per line rather than a
-    string.
+    lines carry. ``lines`` has one row per fee line of those visits. ``item_limits`` has one
+    row per ``item_i`` with the catalogue limits of the item (the ``CATALOG_LIMITS`` the
+    catalogue has): ``with_limits`` puts them on the lines a signal reads, rather than
+    on every fee line.
     """
 
     settlements: pd.DataFrame
@@ -83,6 +84,7 @@ class PersonFrames:
     persons: pd.DataFrame
     institutions: pd.DataFrame
     catalog: pd.DataFrame | None
+    item_limits: pd.DataFrame = field(default_factory=pd.DataFrame)
     _derived: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     def derived(self, name: str, build: Callable[[PersonFrames], pd.DataFrame]) -> pd.DataFrame:
@@ -193,7 +195,7 @@ def prepare(
 
     setl = _settlement_frame(settlements)
     visits = _visit_frame(setl, persons, institutions)
-    lines, item_codes = _line_frame(fee_lines, visits, catalog)
+    lines, item_codes = _line_frame(fee_lines, visits)
     return PersonFrames(
         settlements=setl,
         visits=visits,
@@ -201,6 +203,7 @@ def prepare(
         persons=persons,
         institutions=institutions,
         catalog=catalog,
+        item_limits=_item_limits(item_codes, catalog),
         _derived={"items": pd.DataFrame({"item": item_codes})},
     )
 
@@ -296,9 +299,7 @@ def _take(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArra
     return values.array.take(pos, allow_fill=True)
 
 
-def _line_frame(
-    fee_lines: pd.DataFrame, visits: pd.DataFrame, catalog: pd.DataFrame | None
-) -> tuple[pd.DataFrame, pd.Index]:
+def _line_frame(fee_lines: pd.DataFrame, visits: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     """Fee lines of the visits, and the item code of each ``item_i``."""
     v = positions(visits.index, fee_lines["mdtrt_id"].astype("string"))
     keep = v >= 0
@@ -337,23 +338,43 @@ def _line_frame(
     cols["is_drug"] = charged(DRUG_CHARGE_ITEMS) | drug_list.to_numpy(dtype=bool)
     codes, uniques = pd.factorize(item)
     cols["item_i"] = codes
-    if catalog is not None and len(catalog):
-        cat = catalog.drop_duplicates("hilist_code")
-        cat = cat.set_index(cat["hilist_code"].astype("string"))
-        pos = cat.index.get_indexer(uniques)
-        for c in CATALOG_LIMITS:
-            if c not in cat:
-                continue
-            if c in ("lmt_gend", "bundle_code"):  # per line: a categorical of the item's
-                limits = pd.Series(_take(cat[c].astype("string"), pos), copy=False)
-                value_i, values = pd.factorize(limits, sort=True)
-                # by item code, with a last entry for lines without one (code -1)
-                line_i = np.append(value_i, -1)[codes]
-                categories = pd.Index(values, dtype="string")
-                cols[c] = pd.Categorical.from_codes(line_i, categories=categories)
-            else:
-                col = pd.to_numeric(cat[c]).astype("float64")
-                by_item = np.asarray(_take(col, pos), dtype="float64")
-                cols[c] = np.append(by_item, np.nan)[codes]
     lines = pd.DataFrame(cols, copy=False)
     return lines, uniques
+
+
+def _item_limits(item_codes: pd.Index, catalog: pd.DataFrame | None) -> pd.DataFrame:
+    """The catalogue limits of each item code (in ``item_i`` order), missing when the
+    catalogue does not list the item; no columns without a catalogue."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(item_codes)))
+    if catalog is None or not len(catalog):
+        return out
+    cat = catalog.drop_duplicates("hilist_code")
+    cat = cat.set_index(cat["hilist_code"].astype("string"))
+    pos = cat.index.get_indexer(item_codes)
+    for c in CATALOG_LIMITS:
+        if c not in cat:
+            continue
+        if c in ("lmt_gend", "bundle_code"):
+            out[c] = _take(cat[c].astype("string"), pos)
+        else:
+            out[c] = np.asarray(_take(pd.to_numeric(cat[c]).astype("float64"), pos), "float64")
+    return out
+
+
+def has_limit(pf: PersonFrames, column: str) -> np.ndarray:
+    """Whether each fee line's item has a value of the catalogue limit ``column``."""
+    if column not in pf.item_limits:
+        return np.zeros(len(pf.lines), dtype=bool)
+    by_item = pf.item_limits[column].notna().to_numpy(bool)
+    return np.append(by_item, False)[pf.lines["item_i"].to_numpy()]  # item_i -1: none
+
+
+def with_limits(pf: PersonFrames, rows: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``rows`` (fee lines with ``item_i``) with the catalogue limits of their items, for
+    those of ``columns`` the catalogue has."""
+    have = [c for c in columns if c in pf.item_limits]
+    if not have:
+        return rows
+    item_i = rows["item_i"].to_numpy()
+    limits = pf.item_limits
+    return rows.assign(**{c: limits[c].array.take(item_i, allow_fill=True) for c in have})

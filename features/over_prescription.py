@@ -23,15 +23,13 @@ from features.common import (
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames, days_between, items
+from features.frames import DAY, PersonFrames, days_between, items, with_limits
 from features.population import Population
 
 P = Pattern.OVER_PRESCRIPTION
-_DRUG_LINE_COLUMNS = (
-    *("v", "psn_i", "day", "item", "item_i", "cnt", "prd_days"),
-    *("max_prd_days", "max_daily_cnt"),
-)
-"""The fee-line columns the drug signals read."""
+_DRUG_LINE_COLUMNS = ("v", "psn_i", "day", "item", "item_i", "cnt", "prd_days")
+"""The fee-line columns the drug signals read (and the limits below of their items)."""
+_DRUG_LIMITS = ("max_prd_days", "max_daily_cnt")
 
 
 def _drug_lines(pf: PersonFrames) -> pd.DataFrame:
@@ -43,7 +41,8 @@ def _build_drug_lines(pf: PersonFrames) -> pd.DataFrame:
     lines = pf.lines
     stay = pf.visits["is_stay"].to_numpy()[lines["v"].to_numpy()]
     keep = lines["is_drug"].to_numpy() & ~stay & (lines["prd_days"].fillna(0).to_numpy() > 0)
-    return lines.loc[keep, [c for c in lines.columns if c in _DRUG_LINE_COLUMNS]]
+    drug = lines.loc[keep, [c for c in lines.columns if c in _DRUG_LINE_COLUMNS]]
+    return with_limits(pf, drug, _DRUG_LIMITS)
 
 
 def supply_limits(pf: PersonFrames, s: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,15 @@ from features.common import (
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames, days_between, diagnosis_chapter, items
+from features.frames import (
+    DAY,
+    PersonFrames,
+    days_between,
+    diagnosis_chapter,
+    has_limit,
+    items,
+    with_limits,
+)
 from settlements.schema import EMERGENCY_MED_TYPES, OUTPATIENT_MED_TYPES
 
 P = Pattern.SPLIT_BILLING
@@ -225,12 +233,12 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     ev: list[pd.DataFrame] = []
 
     # component and bundle on the same visit and day
-    has_bundle = "bundle_code" in lines and lines["bundle_code"].notna().any()
+    is_comp = has_limit(pf, "bundle_code")
     conflicts = np.zeros(nv)
     dups = np.zeros(nv)
-    if has_bundle:
-        is_comp = lines["bundle_code"].notna().to_numpy(bool)
-        comp = lines.loc[is_comp, ["v", "psn_i", "day", "item", "item_i", "bundle_code"]]
+    if is_comp.any():
+        comp = lines.loc[is_comp, ["v", "psn_i", "day", "item", "item_i"]]
+        comp = with_limits(pf, comp, ("bundle_code",))
         # integer keys (visit, day, item): is the component's bundle charged that day too?
         day = lines["day"].to_numpy().astype("datetime64[D]").astype(np.int64)
         day = day - (day.min() if len(day) else 0)
@@ -278,10 +286,11 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["sb_duplicate_components"] = dups
 
     over = np.zeros(nv)
-    has_limit = "max_daily_cnt" in lines and lines["max_daily_cnt"].notna().any()
-    if has_limit:
-        limited = lines["max_daily_cnt"].notna().to_numpy(bool) & ~lines["is_drug"].to_numpy()
-        svc = lines.loc[limited, ["v", "day", "item", "item_i", "cnt", "max_daily_cnt"]]
+    daily_limit = has_limit(pf, "max_daily_cnt")
+    if daily_limit.any():
+        limited = daily_limit & ~lines["is_drug"].to_numpy()
+        svc = lines.loc[limited, ["v", "day", "item", "item_i", "cnt"]]
+        svc = with_limits(pf, svc, ("max_daily_cnt",))
         per = svc.groupby(["v", "day", "item_i"], sort=False).agg(
             cnt=("cnt", "sum"),
             limit=("max_daily_cnt", "first"),
