@@ -301,34 +301,44 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     visits = pf.visits
     doc_codes, doc_names = pd.factorize(lines["doctor"])
     has_doc = doc_codes >= 0
-    drug = lines["is_drug"].to_numpy()[has_doc]
-    amt = np.nan_to_num(lines["amt"].to_numpy()[has_doc])  # a missing amount adds nothing
-    hv = drug & (lines["pric"].to_numpy()[has_doc] >= s.high_value_drug_unit_price)
+    everyone = bool(has_doc.all())  # the usual case: no copy of each column for the mask
+
+    def doctor_lines(values: np.ndarray) -> np.ndarray:
+        return values if everyone else values[has_doc]
+
     width = max(len(doc_names), 1) + 1
-    line_pair = lines["v"].to_numpy()[has_doc].astype(np.int64) * width + doc_codes[has_doc]
+    line_pair = doctor_lines(lines["v"].to_numpy()).astype(np.int64) * width
+    line_pair += doctor_lines(doc_codes)
     # each (visit, doctor) pair's lines side by side, in row order; the pairs then in the
     # order of their first line, as groupby(sort=False) numbers them
     order = np.argsort(line_pair, kind="stable")
     ordered = line_pair[order]
+    del line_pair
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
     appearance = np.argsort(order[starts], kind="stable")
     pair = ordered[starts][appearance]
+    del ordered
+    # the lines' amounts in pair order, gathered once
+    drug = doctor_lines(lines["is_drug"].to_numpy())[order]
+    amt = np.nan_to_num(doctor_lines(lines["amt"].to_numpy())[order])  # missing: adds nothing
+    hv = drug & (doctor_lines(lines["pric"].to_numpy())[order] >= s.high_value_drug_unit_price)
 
     def per_pair(values: np.ndarray) -> np.ndarray:
         """Sums of a line amount per pair (in row order within the pair)."""
         if not len(starts):
             return np.zeros(0)
-        return np.add.reduceat(values[order], starts)[appearance]
+        return np.add.reduceat(values, starts)[appearance]
 
     per = {
         "aux_amt": per_pair(amt),
         "aux_drug_amt": per_pair(amt * drug),
         "aux_hv_drug_amt": per_pair(amt * hv),
     }
-    sorted_pair = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))
-    on_drug = drug[order]
-    item_i = lines["item_i"].to_numpy()[has_doc][order]
-    key, n_items = _basket(sorted_pair[on_drug], item_i[on_drug], item_hashes(pf), len(starts))
+    del amt, hv
+    drug_at = np.flatnonzero(drug)  # positions in pair order of the drug lines
+    sorted_pair = np.searchsorted(starts, drug_at, side="right") - 1
+    item_i = doctor_lines(lines["item_i"].to_numpy())[order[drug_at]]
+    key, n_items = _basket(sorted_pair, item_i, item_hashes(pf), len(starts))
     key, n_items = key[appearance], n_items[appearance]
 
     # attending physicians without a fee line of their own on the visit
