@@ -131,7 +131,7 @@ def elsewhere_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     hit = hit.loc[counted[hit["sv"].to_numpy()] >= s.elsewhere_min_settlements]
     if len(hit):
         ov = hit["ov"].to_numpy()
-        o = visits.iloc[ov]
+        o = visits[["begndate", "first_setl_id", "fixmedins_code", "med_type"]].iloc[ov]
         item = (
             "settlement "
             + o["first_setl_id"].to_numpy()
@@ -181,7 +181,7 @@ def _regular_medicine(pf: PersonFrames, hit: pd.DataFrame) -> np.ndarray:
 
 def stay_daily_costs(visits: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Daily cost of each stay and its peer group (diagnosis chapter and hospital level)."""
-    st = visits.loc[visits["is_stay"].to_numpy()]
+    st = visits[["chapter", "hosp_lv", "medfee", "stay_days"]].loc[visits["is_stay"].to_numpy()]
     daily = st["medfee"] / st["stay_days"]
     return daily, st["chapter"].astype(str) + "|" + st["hosp_lv"].astype(str)
 

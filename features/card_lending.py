@@ -83,7 +83,7 @@ def restricted_item_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         listed = listing(hit["v"], item, s.evidence_max_items, sep="; ")
         ids = listing(hit["v"], hit["setl_id"] + "/" + hit["feedetl_sn"], 50, sep=",")
         vv = listed.index.to_numpy()
-        vis = visits.iloc[vv]
+        vis = visits[["fixmedins_code"]].iloc[vv]
         text = "Visit " + vis.index.to_series() + " at " + vis["fixmedins_code"] + ": "
         text = text + listed.to_numpy()
         idt = "mdtrt_id=" + vis.index.to_series() + "; fee lines=" + ids.reindex(vv).to_numpy()
@@ -109,7 +109,7 @@ def presence_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["cl_overlapping_stay_flag"] = count > 0
     ev: list[pd.DataFrame] = []
     if len(overlap):
-        o = visits.iloc[overlap["sv_o"].to_numpy()]
+        o = visits[["begndate", "enddate", "fixmedins_code"]].iloc[overlap["sv_o"].to_numpy()]
         item = (
             "stay "
             + o.index.to_series()
@@ -123,7 +123,7 @@ def presence_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         )
         listed = listing(overlap["sv"], item.reset_index(drop=True), s.evidence_max_items, "; ")
         vv = listed.index.to_numpy()
-        vis = visits.iloc[vv]
+        vis = visits[["begndate", "enddate", "fixmedins_code"]].iloc[vv]
         text = (
             "Stay "
             + vis.index.to_series()
@@ -176,7 +176,7 @@ def death_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["cl_after_death_flag"] = flag.to_numpy(bool)
     ev: list[pd.DataFrame] = []
     if flag.any():
-        vis = visits.loc[flag]
+        vis = visits[["begndate", "dead_date", "first_setl_id", "fixmedins_code"]].loc[flag]
         text = (
             "Visit "
             + vis.index.to_series()
@@ -413,7 +413,7 @@ def card_burst_visit_signals(pop: Population, s: FeatureSettings) -> Signals:
     out["cl_card_burst_visit_flag"] = burst
     ev: list[pd.DataFrame] = []
     if burst.any():
-        vis = visits.loc[burst]
+        vis = visits[["first_setl_id", "first_setl_time", "fixmedins_code"]].loc[burst]
         text = (
             "Visit "
             + vis.index.to_series()

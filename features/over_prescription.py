@@ -230,7 +230,7 @@ def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["op_early_refill_flag"] = count > 0
     ev: list[pd.DataFrame] = []
     if len(hit):
-        pv = visits.iloc[hit["prev_v"].to_numpy()]
+        pv = visits[["fixmedins_code"]].iloc[hit["prev_v"].to_numpy()]
         elapsed = days_between(hit["day"], hit["prev_day"])
         item = (
             "item "
@@ -448,7 +448,7 @@ def _visit_evidence(
 ) -> pd.DataFrame:
     listed = listing(rows["v"], item, s.evidence_max_items, sep="; ", totals=totals)
     vv = listed.index.to_numpy()
-    vis = visits.iloc[vv]
+    vis = visits[["begndate", "first_setl_id", "fixmedins_code"]].iloc[vv]
     text = (
         "Visit "
         + vis.index.to_series()

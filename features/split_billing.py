@@ -88,8 +88,8 @@ def readmission_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     ev: list[pd.DataFrame] = []
     if split.any():
         f = stays.loc[split]
-        vis = visits.iloc[f["sv"].to_numpy()]
-        prev = visits.iloc[f["prev_sv"].to_numpy()]
+        vis = visits[["begndate", "dise_codg", "fixmedins_code"]].iloc[f["sv"].to_numpy()]
+        prev = visits[["dise_codg", "enddate"]].iloc[f["prev_sv"].to_numpy()]
         text = (
             "Stay "
             + vis.index.to_series()
@@ -134,8 +134,8 @@ def quota_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     out["sb_quota_discharge_flag"] = flag
     ev: list[pd.DataFrame] = []
     if len(hit):
-        vis = visits.iloc[hit["sv"].to_numpy()]
-        prev = visits.iloc[hit["prev_sv"].to_numpy()]
+        vis = visits[[]].iloc[hit["sv"].to_numpy()]
+        prev = visits[["enddate", "medfee"]].iloc[hit["prev_sv"].to_numpy()]
         text = (
             "Stay "
             + vis.index.to_series()
@@ -323,7 +323,7 @@ def _visit_listing(
     """One evidence line per visit for ``sb_split_charging_flag``, listing its charged items."""
     listed = listing(rows["v"], item, s.evidence_max_items, sep="; ")
     vv = listed.index.to_numpy()
-    vis = visits.iloc[vv]
+    vis = visits[["fixmedins_code"]].iloc[vv]
     text = "Visit " + vis.index.to_series() + " at " + vis["fixmedins_code"] + ": "
     text = text + listed.to_numpy()
     ids = "mdtrt_id=" + vis.index.to_series() + "; check=" + detail
