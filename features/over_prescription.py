@@ -27,9 +27,16 @@ from features.frames import DAY, PersonFrames, days_between, items, with_limits
 from features.population import Population
 
 P = Pattern.OVER_PRESCRIPTION
-_DRUG_LINE_COLUMNS = ("v", "psn_i", "day", "item", "item_i", "cnt", "prd_days")
-"""The fee-line columns the drug signals read (and the limits below of their items)."""
+_DRUG_LINE_COLUMNS = ("v", "psn_i", "day", "item_i", "cnt", "prd_days")
+"""The fee-line columns the drug signals read (and the limits below of their items); the
+item codes are looked up for the lines an evidence line shows (``item_code``)."""
 _DRUG_LIMITS = ("max_prd_days", "max_daily_cnt")
+
+
+def item_code(pf: PersonFrames, rows: pd.DataFrame) -> pd.Series:
+    """The item code of each of ``rows`` (with ``item_i``), on their index."""
+    codes = items(pf).array.take(rows["item_i"].to_numpy(), allow_fill=True)
+    return pd.Series(codes, index=rows.index, dtype="string")
 
 
 def _drug_lines(pf: PersonFrames) -> pd.DataFrame:
@@ -104,7 +111,7 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         limit = np.where(lower, item_max, limit)
     excess = dl["prd_days"].to_numpy() - limit
     over = excess > 0
-    hit = dl.loc[over, ["v", "item", "prd_days"]]
+    hit = dl.loc[over, ["v", "item_i", "prd_days"]]
     count = np.bincount(hit["v"].to_numpy(), minlength=len(visits)).astype("float64")
     worst = np.zeros(len(visits))
     ratio = pd.Series((dl["prd_days"].to_numpy() / limit)[over]).groupby(v[over]).max()
@@ -121,7 +128,7 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         why = np.where(lower[at], "catalogue limit of the item", SUPPLY_KINDS[why_v[v[at]]])
         item = (
             "item "
-            + shown["item"]
+            + item_code(pf, shown)
             + " "
             + num_text(shown["prd_days"])
             + " days supplied, limit "
@@ -152,7 +159,7 @@ def daily_quantity_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     if len(hit):
         item = (
             "item "
-            + hit["item"]
+            + item_code(pf, hit)
             + " "
             + num_text(per_day[over], 1)
             + " units/day ("
@@ -187,7 +194,6 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
         fills = pd.DataFrame({c: dl[c].to_numpy()[at].astype(np.int64) for c in keys})
         fills["day"] = np.minimum.reduceat(day[order], start) if len(fill) else day[:0]
         (fills["supply"],) = group_sums(fill, [dl["prd_days"].to_numpy()], len(first))
-    fills["item"] = items(pf).array.take(fills["item_i"].to_numpy(), allow_fill=True)
     order = sort_order(*(fills[c].to_numpy() for c in ("psn_i", "item_i", "day", "v")))
     return fills.take(order)
 
@@ -234,7 +240,7 @@ def refill_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         elapsed = days_between(hit["day"], hit["prev_day"])
         item = (
             "item "
-            + hit["item"]
+            + item_code(pf, hit)
             + " refilled on "
             + day_text(hit["day"])
             + ", "
