@@ -234,8 +234,12 @@ def positions(index: pd.Index | pd.Series, keys: pd.Index | pd.Series) -> np.nda
     """
     if isinstance(keys.dtype, pd.CategoricalDtype):  # each category once, then its codes
         categories = keys.array.categories
+        codes = np.asarray(keys.array.codes)
+        values = pd.Index(index)
+        if categories.equals(values) and not values.hasnans:  # the codes are the positions
+            return codes.astype(np.intp)
         found = positions(index, categories.append(pd.Index([None], dtype=categories.dtype)))
-        return found[np.asarray(keys.array.codes)]  # code -1 (missing): the last
+        return found[codes]  # code -1 (missing): the last
     if _arrow_strings(index) and _arrow_strings(keys):
         value_set = pa.array(pd.Index(index).array).cast(pa.large_string())
         found = pc.index_in(pa.array(pd.Index(keys).array).cast(pa.large_string()), value_set)

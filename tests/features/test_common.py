@@ -40,6 +40,24 @@ def test_positions_of_arrow_strings_are_those_of_get_indexer_with_missing_keys()
     assert positions(pd.Index([1, 2, 3]), pd.Index([3, 5])).tolist() == [2, -1]
 
 
+@pytest.mark.parametrize(
+    "categories",
+    [["V1", "V2", "V3"], ["V2", "V9"]],
+    ids=["categories-are-the-index", "other-categories"],
+)
+def test_positions_of_categorical_keys_are_those_of_their_strings(categories: list[str]) -> None:
+    # given keys as a categorical, with a missing one
+    index = pd.Index(["V1", "V2", "V3"], dtype="string")
+    codes = [len(categories) - 1, 0, -1, 1]
+    keys = pd.Series(
+        pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype="string"))
+    )
+    # when they are looked up
+    got = positions(index, keys)
+    # then each has the position its string has
+    assert got.tolist() == index.get_indexer(pd.Index(keys.astype("string"))).tolist()
+
+
 @pytest.mark.parametrize("dtype", ["datetime64[ns]", "str", "string", "float64", "bool"])
 def test_lookup_equals_map_for_every_table_type(dtype: str) -> None:
     values = {
