@@ -10,7 +10,6 @@ from features.common import (
     concat_evidence,
     day_text,
     evidence,
-    factorize_ints,
     first_rows,
     group_cumsum,
     group_sums,
@@ -186,14 +185,18 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
         fills = dl.groupby(keys, sort=False).agg(day=("day", "min"), supply=("prd_days", "sum"))
         fills = fills.reset_index()
     else:
-        # the group-by of (person, drug, visit), on the fill's integer code
-        fill, first = factorize_ints(row_key(dl, keys))
-        order = np.argsort(fill, kind="stable")
-        start = np.r_[0, np.cumsum(np.bincount(fill, minlength=len(first)))[:-1]]
-        at = order[start] if len(fill) else np.zeros(0, dtype=np.intp)
+        # the group-by of (person, drug, visit) on the fill's integer code, its lines side
+        # by side in row order (one stable sort); the groups' order does not matter, the
+        # fills are put in time order below
+        key = row_key(dl, keys)
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        start = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(key) else order
+        at = order[start]
         fills = pd.DataFrame({c: dl[c].to_numpy()[at].astype(np.int64) for c in keys})
-        fills["day"] = np.minimum.reduceat(day[order], start) if len(fill) else day[:0]
-        (fills["supply"],) = group_sums(fill, [dl["prd_days"].to_numpy()], len(first))
+        fills["day"] = np.minimum.reduceat(day[order], start) if len(key) else day[:0]
+        supply = dl["prd_days"].to_numpy(dtype="float64")[order]  # > 0: drug lines state it
+        fills["supply"] = np.add.reduceat(supply, start) if len(key) else supply[:0]
     order = sort_order(*(fills[c].to_numpy() for c in ("psn_i", "item_i", "day", "v")))
     return fills.take(order)
 
