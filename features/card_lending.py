@@ -39,8 +39,9 @@ def restricted_item_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     restricted = np.zeros(len(lines), dtype=bool)
     for c in cols:
         restricted |= has_limit(pf, c)
-    used = ["v", "day", "item", "item_i", "setl_id", "feedetl_sn"]
-    rl = with_limits(pf, lines.loc[restricted, used], tuple(cols))
+    at = np.flatnonzero(restricted)
+    rl = lines[["v", "day", "item_i"]].iloc[at].assign(line=at)
+    rl = with_limits(pf, rl, tuple(cols))
     v = rl["v"].to_numpy()
     gend = visits["gend"].astype("string").to_numpy(dtype=object)[v]
     brdy = visits["brdy"].to_numpy()[v]
@@ -55,7 +56,9 @@ def restricted_item_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     hi = rl["lmt_age_max"] if "lmt_age_max" in rl else pd.Series(np.nan, index=rl.index)
     age_bad = ((age_s < lo) | (age_s >= hi + 1)).fillna(False)
     bad = (sex_bad | age_bad).to_numpy(bool)
+    shown = lines[["item", "setl_id", "feedetl_sn"]]  # the lines' codes, for the hits only
     hit = rl.loc[bad]
+    hit = hit.assign(**{c: shown[c].array.take(hit["line"].to_numpy()) for c in shown.columns})
     count = np.bincount(hit["v"].to_numpy(), minlength=len(visits)).astype("float64")
     out["cl_restricted_item_mismatches"] = count
     out["cl_restricted_item_flag"] = count > 0
@@ -200,13 +203,11 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     """Consecutive settlements of one person too far apart for the time between them."""
     visits = pf.visits
     out = pd.DataFrame(index=visits.index)
-    pts = visits.loc[~visits["is_stay"] & visits["lat"].notna() & visits["lon"].notna()]
-    pts = pts[["psn_i", "fixmedins_code", "first_setl_time", "lat", "lon"]].assign(
-        pv=np.flatnonzero(
-            (~visits["is_stay"] & visits["lat"].notna() & visits["lon"].notna()).to_numpy()
-        )
-    )
-    pts = pts.take(sort_order(pts["psn_i"].to_numpy(), pts["first_setl_time"].to_numpy()))
+    located = (~visits["is_stay"] & visits["lat"].notna() & visits["lon"].notna()).to_numpy()
+    pv = np.flatnonzero(located)
+    pv = pv[sort_order(visits["psn_i"].to_numpy()[pv], visits["first_setl_time"].to_numpy()[pv])]
+    pts = visits[["psn_i", "fixmedins_code", "first_setl_time", "lat", "lon"]].take(pv)
+    pts = pts.assign(pv=pv)
     prev = pts.groupby("psn_i", sort=False).shift(1)
     lat1, lon1 = np.radians(prev["lat"].to_numpy(float)), np.radians(prev["lon"].to_numpy(float))
     lat2, lon2 = np.radians(pts["lat"].to_numpy(float)), np.radians(pts["lon"].to_numpy(float))
@@ -240,8 +241,9 @@ def travel_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     ev: list[pd.DataFrame] = []
     imp = pairs.loc[pairs["speed"] > s.max_travel_speed_kmh].dropna(subset=["pv"])
     if len(imp):
-        a_vis = visits.iloc[imp["pv"].astype("int64").to_numpy()]
-        b_vis = visits.iloc[imp["v"].astype("int64").to_numpy()]
+        shown = visits[["first_setl_id", "fixmedins_code", "first_setl_time"]]
+        a_vis = shown.iloc[imp["pv"].astype("int64").to_numpy()]
+        b_vis = shown.iloc[imp["v"].astype("int64").to_numpy()]
         text = (
             "Settlement "
             + b_vis["first_setl_id"].to_numpy()
