@@ -51,8 +51,9 @@ def _readmissions(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     stays["prev_sv"] = stays["prev_sv"].astype("int64")
     dise = stays["dise_codg"].astype("string").str.upper().fillna("")
     emergency_dx = dise.str.startswith(tuple(p.upper() for p in s.emergency_diagnosis_prefixes))
-    er = visits.loc[visits["med_type"].isin(EMERGENCY_MED_TYPES), ["psn_i", "fixmedins_code"]]
-    er = er.assign(er_day=visits.loc[er.index, "begndate"])
+    at_er = visits["med_type"].isin(EMERGENCY_MED_TYPES).to_numpy(bool)
+    er = visits.loc[at_er, ["psn_i", "fixmedins_code", "begndate"]]
+    er = er.rename(columns={"begndate": "er_day"})
     via_er = stays[["sv", "psn_i", "fixmedins_code", "begndate"]].merge(
         er, on=["psn_i", "fixmedins_code"]
     )
@@ -240,12 +241,21 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         comp = lines.loc[is_comp, ["v", "psn_i", "day", "item", "item_i"]]
         comp = with_limits(pf, comp, ("bundle_code",))
         # integer keys (visit, day, item): is the component's bundle charged that day too?
-        day = lines["day"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        day = lines["day"].to_numpy()
+        if np.isnat(day).any():
+            day = day.astype("datetime64[D]").astype(np.int64)
+        else:  # midnights: whole days of nanoseconds
+            day = day.astype("datetime64[ns]").view(np.int64) // 86_400_000_000_000
         day = day - (day.min() if len(day) else 0)
         n_items = int(lines["item_i"].max()) + 2 if len(lines) else 2
         n_days = int(day.max()) + 1 if len(day) else 1
         base = (lines["v"].to_numpy().astype(np.int64) * n_days + day) * n_items
-        present = unique_ints(base + lines["item_i"].to_numpy())
+        # the (visit, day, item) keys of the visits with a component: only they are asked
+        v = lines["v"].to_numpy()
+        with_component = np.zeros(nv, dtype=bool)
+        with_component[v[is_comp]] = True
+        theirs = with_component[v]
+        present = unique_ints(base[theirs] + lines["item_i"].to_numpy()[theirs])
         # item_i numbers items in order of appearance, as pd.unique lists them
         bundle_pos = pd.Index(items(pf)).get_indexer(pd.Index(comp["bundle_code"].astype("string")))
         bundle_i = np.where(bundle_pos >= 0, bundle_pos, n_items - 1)
