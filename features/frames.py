@@ -214,6 +214,13 @@ def items(pf: PersonFrames) -> pd.Series:
     return table["item"]
 
 
+def item_code(pf: PersonFrames, rows: pd.DataFrame) -> pd.Series:
+    """The item code of each of ``rows`` (fee lines with ``item_i``), on their index: for
+    the lines an evidence line shows, where the signal itself works on ``item_i``."""
+    codes = items(pf).array.take(rows["item_i"].to_numpy(), allow_fill=True)
+    return pd.Series(codes, index=rows.index, dtype="string")
+
+
 def _settlement_frame(settlements: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in (*SETTLEMENT_COLUMNS, "atddr_no", "refd_setl_flag") if c in settlements]
     setl = settlements[cols].copy()

@@ -22,7 +22,7 @@ from features.common import (
 )
 from features.config import FeatureSettings
 from features.contract import Level, Pattern
-from features.frames import DAY, PersonFrames, days_between, items, with_limits
+from features.frames import DAY, PersonFrames, days_between, item_code, with_limits
 from features.population import Population
 
 P = Pattern.OVER_PRESCRIPTION
@@ -30,12 +30,6 @@ _DRUG_LINE_COLUMNS = ("v", "psn_i", "day", "item_i", "cnt", "prd_days")
 """The fee-line columns the drug signals read (and the limits below of their items); the
 item codes are looked up for the lines an evidence line shows (``item_code``)."""
 _DRUG_LIMITS = ("max_prd_days", "max_daily_cnt")
-
-
-def item_code(pf: PersonFrames, rows: pd.DataFrame) -> pd.Series:
-    """The item code of each of ``rows`` (with ``item_i``), on their index."""
-    codes = items(pf).array.take(rows["item_i"].to_numpy(), allow_fill=True)
-    return pd.Series(codes, index=rows.index, dtype="string")
 
 
 def _drug_lines(pf: PersonFrames) -> pd.DataFrame:
@@ -314,7 +308,7 @@ def stockpile_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     per["ratio"] = (per["supply"] - per["last_supply"]) / elapsed
     top = per.sort_values("ratio", ascending=False).drop_duplicates("psn_i")
     top = top.set_index(pd.Index(visits["psn_no"].array.take(top["v"].to_numpy()), name="psn_no"))
-    top["item"] = items(pf).array.take(top["item_i"].to_numpy(), allow_fill=True)
+    top["item"] = item_code(pf, top)
     persons = pd.Index(visits["psn_no"].unique(), dtype="string", name="subject_id")
     out = pd.DataFrame(index=persons)
     out["op_stockpile_ratio"] = top["ratio"].reindex(persons).fillna(0).astype("float64")
