@@ -27,13 +27,23 @@ The signals:
 
 from __future__ import annotations
 
+import functools
+import weakref
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from features.common import lookup, pair_counts, positions, repeated_rows, unique_ints
+from features.common import (
+    first_occurrence,
+    pair_counts,
+    positions,
+    repeated_rows,
+    sort_order,
+    unique_ints,
+)
 from settlements.dataset import Dataset
 from settlements.schema import INPATIENT_MED_TYPES
 
@@ -79,6 +89,106 @@ class ProviderNetworkSettings(BaseModel):
     )
 
 
+class _Keys:
+    """Integer codes of a dataset's keys, worked out once and shared by the signal
+    functions, which run one after another on the same dataset: hashing a million
+    settlement codes (and ten million fee-line codes) in each of them was most of their
+    time. A code is a position among the ``*_names``; -1 is a missing value."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        s = dataset.settlements
+        self._dataset = weakref.ref(dataset)
+        self.inst, self.inst_names = _codes(s["fixmedins_code"])
+        self.psn, self.psn_names = _codes(s["psn_no"])
+
+    def of(self, dataset: Dataset) -> bool:
+        return self._dataset() is dataset
+
+    @functools.cached_property
+    def dise(self) -> tuple[np.ndarray, pd.Index]:
+        """The main diagnosis of each settlement, codes in the order of the sorted names."""
+        return _codes(self._get().settlements["dise_codg"], sort=True)
+
+    @functools.cached_property
+    def settlement(self) -> tuple[np.ndarray, pd.Index]:
+        """The setl_id of each settlement."""
+        return _codes(self._get().settlements["setl_id"])
+
+    @functools.cached_property
+    def fee_settlement(self) -> np.ndarray:
+        """Each fee line's settlement: the row of the first settlement with its setl_id."""
+        codes, names = self.settlement
+        valid = self.first_settlement & (codes >= 0)
+        first_row = np.empty(len(names), dtype=np.intp)
+        first_row[codes[valid]] = np.flatnonzero(valid)
+        if (codes < 0).any():  # a missing setl_id, which a fee line's missing one finds
+            names = names.append(pd.Index([pd.NA], dtype="string"))
+            first_row = np.append(first_row, np.flatnonzero(codes < 0)[0])
+        found = positions(names, self._get().fee_details["setl_id"].astype("string"))
+        return np.where(found >= 0, first_row[found], -1)
+
+    @functools.cached_property
+    def first_settlement(self) -> np.ndarray:
+        """Whether each settlement row is the first with its setl_id (``~duplicated()``)."""
+        return first_occurrence(self.settlement[0])
+
+    @functools.cached_property
+    def person_row(self) -> np.ndarray:
+        """Each settlement's row in ``persons`` (-1: none), as ``lookup`` of its psn_no
+        there finds it."""
+        index = pd.Index(self.persons["psn_no"].astype("string"))
+        missing = pd.Index([pd.NA], dtype="string")
+        found = np.append(positions(index, self.psn_names), positions(index, missing))
+        return found[self.psn]  # psn -1 (missing): the last
+
+    @functools.cached_property
+    def persons(self) -> pd.DataFrame:
+        """The persons table without repeated psn_no."""
+        return self._get().persons.drop_duplicates("psn_no")
+
+    def _get(self) -> Dataset:
+        dataset = self._dataset()
+        if dataset is None:  # pragma: no cover - the memo dies with its dataset
+            raise RuntimeError("the dataset of these keys is gone")
+        return dataset
+
+
+_KEYS: dict[int, _Keys] = {}
+
+
+def _keys(dataset: Dataset) -> _Keys:
+    """The keys of ``dataset``, made on first use and forgotten with the dataset."""
+    found = _KEYS.get(id(dataset))
+    if found is None or not found.of(dataset):
+        found = _KEYS[id(dataset)] = _Keys(dataset)
+        weakref.finalize(dataset, _KEYS.pop, id(dataset), None)
+    return found
+
+
+def _codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    codes, names = pd.factorize(values.astype("string"), sort=sort)
+    return codes, pd.Index(names, dtype="string")
+
+
+def _named(values: pd.Series, names: pd.Index) -> pd.Series:
+    """A result grouped on codes, indexed by the codes' names (code -1, missing, dropped)."""
+    codes = values.index.to_numpy()
+    keep = codes >= 0
+    return pd.Series(values.to_numpy()[keep], index=names.take(codes[keep]))
+
+
+def _by(codes: np.ndarray, values: np.ndarray | pd.Series) -> pd.core.groupby.SeriesGroupBy:
+    """``values`` grouped on integer codes: pandas' algorithms (so sums and means are what
+    grouping on the codes' names gives), without hashing strings."""
+    return pd.Series(np.asarray(values)).groupby(codes)
+
+
+def _distinct(group: np.ndarray, member: np.ndarray, n_members: int) -> np.ndarray:
+    """The distinct (group, member) pairs of rows with both, as ``group * n + member``."""
+    ok = (group >= 0) & (member >= 0)
+    return unique_ints(group[ok].astype(np.int64) * max(n_members, 1) + member[ok])
+
+
 def _institutions(dataset: Dataset) -> pd.Index:
     codes = dataset.institutions["fixmedins_code"].astype("string")
     return pd.Index(codes.unique(), dtype="string", name=SUBJECT)
@@ -117,24 +227,23 @@ def _physician_links(dataset: Dataset) -> pd.DataFrame:
 
     Works on integer codes (one hash per key), so that millions of fee lines stay cheap.
     """
-    s = dataset.settlements.drop_duplicates("setl_id")
-    setl = pd.Index(s["setl_id"].astype("string"))
-    inst_code, inst_names = pd.factorize(s["fixmedins_code"].astype("string"))
-    fees = dataset.fee_details
-    position = positions(setl, fees["setl_id"].astype("string"))
-    doctors = [fees["bilg_dr_codg"].astype("string")]
-    insts = [np.where(position >= 0, inst_code[position], -1)]
+    k = _keys(dataset)
+    s = dataset.settlements
+    first = k.first_settlement
+    position = k.fee_settlement
+    doctors = [dataset.fee_details["bilg_dr_codg"].astype("string")]
+    insts = [np.where(position >= 0, k.inst[position], -1)]
     if "atddr_no" in s:
-        doctors.insert(0, s["atddr_no"].astype("string"))
-        insts.insert(0, inst_code)
+        doctors.insert(0, s["atddr_no"].astype("string")[first])
+        insts.insert(0, k.inst[first])
     doctor_code, doctor_names = pd.factorize(pd.concat(doctors, ignore_index=True))
     inst_all = np.concatenate(insts)
-    keep = (doctor_code >= 0) & (inst_all >= 0)
-    pair = unique_ints(doctor_code[keep].astype(np.int64) * len(inst_names) + inst_all[keep])
+    n_inst = len(k.inst_names)
+    pair = _distinct(doctor_code, inst_all, n_inst)
     return pd.DataFrame(
         {
-            "doctor": pd.array(np.asarray(doctor_names)[pair // len(inst_names)], dtype="string"),
-            "inst": pd.array(np.asarray(inst_names)[pair % len(inst_names)], dtype="string"),
+            "doctor": pd.array(np.asarray(doctor_names)[pair // n_inst], dtype="string"),
+            "inst": pd.array(k.inst_names.to_numpy()[pair % n_inst], dtype="string"),
         },
         copy=False,
     )
@@ -160,17 +269,20 @@ def measure_institution_volume(dataset: Dataset, settings: ProviderNetworkSettin
     Rule: counts over all settlements of the institution. Size is the baseline that the
     other signals are judged against (large providers are more often confirmed).
     """
-    s = dataset.settlements
-    g = s.groupby(s["fixmedins_code"].astype("string"))
-    settlements = g.size().astype("float64")
-    persons = g["psn_no"].nunique().astype("float64")
+    k = _keys(dataset)
+    n_inst = len(k.inst_names)
+    settlements = _named(_by(k.inst, k.inst).size().astype("float64"), k.inst_names)
+    pair = _distinct(k.inst, k.psn, len(k.psn_names))
+    persons = pd.Series(np.bincount(pair // max(len(k.psn_names), 1), minlength=n_inst))
+    persons = _named(persons.astype("float64"), k.inst_names)
+    fund = _by(k.inst, dataset.settlements["fund_pay_sumamt"]).sum().astype("float64")
     return _frame(
         _institutions(dataset),
         {
             "inst_settlements": settlements,
-            "inst_persons": persons,
-            "inst_fund_pay_total": g["fund_pay_sumamt"].sum().astype("float64"),
-            "inst_settlements_per_person": settlements / persons,
+            "inst_persons": persons.reindex(settlements.index),
+            "inst_fund_pay_total": _named(fund, k.inst_names),
+            "inst_settlements_per_person": settlements / persons.reindex(settlements.index),
         },
     )
 
@@ -184,31 +296,48 @@ def count_shared_persons(dataset: Dataset, settings: ProviderNetworkSettings) ->
     and the settlements of those institutions (sum and max, weighted by shared persons), i.e.
     whether its patients also go to large providers (patient-sharing rings).
     """
-    s = dataset.settlements
-    pairs = pd.DataFrame(
-        {"psn_no": s["psn_no"].astype("string"), "inst": s["fixmedins_code"].astype("string")},
-        copy=False,
-    )
-    pairs = pairs.groupby(["psn_no", "inst"]).size().rename("n").reset_index()
-    per_person = pairs.groupby("psn_no")["inst"].transform("size").astype("float64")
-    pairs["elsewhere"] = per_person > 1
-    g = pairs.groupby("inst")
-    shared = pairs.loc[pairs["elsewhere"], ["psn_no", "inst"]]
+    k = _keys(dataset)
+    n_inst = len(k.inst_names)
+    ok = (k.inst >= 0) & (k.psn >= 0)
+    key = np.sort(k.psn[ok].astype(np.int64) * max(n_inst, 1) + k.inst[ok])
+    new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    pair, n = key[new], np.diff(np.r_[np.flatnonzero(new), len(key)])
+    psn, inst = pair // max(n_inst, 1), pair % max(n_inst, 1)
+    per_person = np.bincount(psn, minlength=len(k.psn_names))[psn].astype("float64")
+    elsewhere = per_person > 1
+    size = np.bincount(inst, weights=n, minlength=n_inst)  # settlements per institution
     # the self-merge of shared on psn_no, less self-pairs, counted by (inst, inst_other)
-    weights = pair_counts(shared["psn_no"], shared["inst"], ("inst", "inst_other", "persons"))
-    size = pairs.groupby("inst")["n"].sum().astype("float64")
-    weights["other_size"] = weights["inst_other"].map(size).astype("float64")
-    weights["weighted"] = weights["persons"] * weights["other_size"]
-    w = weights.groupby("inst")
-    own = size.reindex(w.size().index)
+    weights = pair_counts(
+        pd.Series(psn[elsewhere]), pd.Series(inst[elsewhere]), ("inst", "inst_other", "persons")
+    )
+    inst_w = weights["inst"].to_numpy()
+    other_size = size[weights["inst_other"].to_numpy()]
+    w_count = np.bincount(inst_w, minlength=n_inst).astype("float64")
+    weighted = np.bincount(
+        inst_w, weights=weights["persons"].to_numpy() * other_size, minlength=n_inst
+    )
+    largest = np.full(n_inst, -np.inf)
+    np.maximum.at(largest, inst_w, other_size)
+    count = np.bincount(inst, minlength=n_inst).astype("float64")
+    seen = count > 0
+    linked = w_count > 0
+    names = k.inst_names
     return _frame(
         _institutions(dataset),
         {
-            "inst_shared_person_share": g["elsewhere"].mean().astype("float64"),
-            "inst_institutions_per_person": per_person.groupby(pairs["inst"]).mean(),
-            "inst_person_sharing_institutions": w.size().astype("float64"),
-            "inst_person_sharing_volume": w["weighted"].sum() / own,
-            "inst_person_sharing_max_size": w["other_size"].max(),
+            "inst_shared_person_share": pd.Series(
+                np.bincount(inst, weights=elsewhere, minlength=n_inst)[seen] / count[seen],
+                index=names[seen],
+            ),
+            "inst_institutions_per_person": pd.Series(
+                np.bincount(inst, weights=per_person, minlength=n_inst)[seen] / count[seen],
+                index=names[seen],
+            ),
+            "inst_person_sharing_institutions": pd.Series(w_count[linked], index=names[linked]),
+            "inst_person_sharing_volume": pd.Series(
+                weighted[linked] / size[linked], index=names[linked]
+            ),
+            "inst_person_sharing_max_size": pd.Series(largest[linked], index=names[linked]),
         },
     )
 
@@ -230,7 +359,8 @@ def count_shared_physicians(dataset: Dataset, settings: ProviderNetworkSettings)
     links["shared"] = per_doctor > 1
     g = links.groupby("inst")
     s = dataset.settlements
-    size = s.groupby(s["fixmedins_code"].astype("string")).size().astype("float64")
+    k = _keys(dataset)
+    size = _named(_by(k.inst, k.inst).size().astype("float64"), k.inst_names)
 
     codes = pd.Index(links["inst"].unique(), dtype="string")
     doctors = pd.Index(links["doctor"].unique(), dtype="string")
@@ -253,13 +383,19 @@ def count_shared_physicians(dataset: Dataset, settings: ProviderNetworkSettings)
         "inst_physician_component_institutions": component_size,
     }
     if "atddr_no" in s:
-        attending = s.dropna(subset=["atddr_no"])
-        counts = attending.groupby(
-            [attending["fixmedins_code"].astype("string"), attending["atddr_no"].astype("string")]
-        ).size()
+        # (institution, physician) pairs in the order of the physicians' codes, as grouping
+        # on the codes themselves orders them (so the sums below add in the same order)
+        doctor, doctor_names = _codes(s["atddr_no"], sort=True)
+        n_doctors = max(len(doctor_names), 1)
+        ok = (k.inst >= 0) & (doctor >= 0)
+        key = np.sort(k.inst[ok].astype(np.int64) * n_doctors + doctor[ok])
+        new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+        counts = pd.Series(
+            np.diff(np.r_[np.flatnonzero(new), len(key)]), index=key[new] // n_doctors
+        )
         share = counts / counts.groupby(level=0).transform("sum")
-        columns["inst_attending_hhi"] = (share**2).groupby(level=0).sum()
-        columns["inst_top_attending_share"] = share.groupby(level=0).max()
+        columns["inst_attending_hhi"] = _named((share**2).groupby(level=0).sum(), k.inst_names)
+        columns["inst_top_attending_share"] = _named(share.groupby(level=0).max(), k.inst_names)
     else:
         columns["inst_attending_hhi"] = pd.Series(dtype="float64")
         columns["inst_top_attending_share"] = pd.Series(dtype="float64")
@@ -335,22 +471,27 @@ def count_claims_after_death(dataset: Dataset, settings: ProviderNetworkSettings
     and share of its settlements, and the count of distinct deceased persons it settled for.
     """
     s = dataset.settlements
-    persons = dataset.persons
+    k = _keys(dataset)
     index = _institutions(dataset)
-    if "dead_date" in persons:
-        death = persons.set_index(persons["psn_no"].astype("string"))["dead_date"]
-        died = lookup(s["psn_no"].astype("string"), death[~death.index.duplicated()])
+    if "dead_date" in dataset.persons:
+        died = _person_values(k, "dead_date")
     else:
         died = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    after = (s["begndate"] > died).fillna(False).astype("float64")
-    inst = s["fixmedins_code"].astype("string")
+    after = (s["begndate"] > died.to_numpy()).fillna(False).astype("float64")
+    by = _by(k.inst, after)
     return _frame(
         index,
         {
-            "inst_settlements_after_death": after.groupby(inst).sum(),
-            "inst_settlements_after_death_share": after.groupby(inst).mean(),
+            "inst_settlements_after_death": _named(by.sum(), k.inst_names),
+            "inst_settlements_after_death_share": _named(by.mean(), k.inst_names),
         },
     )
+
+
+def _person_values(k: _Keys, column: str) -> pd.Series:
+    """The persons' ``column`` for each settlement (missing where the person is unknown)."""
+    values = k.persons[column]
+    return pd.Series(pd.api.extensions.take(values.array, k.person_row, allow_fill=True))
 
 
 def profile_stays(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.DataFrame:
@@ -391,30 +532,56 @@ def measure_code_diversity(dataset: Dataset, settings: ProviderNetworkSettings) 
     per stay, stands out.
     """
     index = _institutions(dataset)
-    s = dataset.settlements
-    inst = s["fixmedins_code"].astype("string")
-    dise = s["dise_codg"].astype("string")
-    g = dise.groupby(inst)
-    settlements = g.size().astype("float64")
-    counts = s.groupby([inst, dise]).size()
-    top_share = counts.groupby(level=0).max() / settlements
+    k = _keys(dataset)
+    n_inst = len(k.inst_names)
+    dise, dise_names = k.dise
+    n_dise = max(len(dise_names), 1)
+    settlements = _named(_by(k.inst, k.inst).size().astype("float64"), k.inst_names)
+    ok = (k.inst >= 0) & (dise >= 0)
+    key = np.sort(k.inst[ok].astype(np.int64) * n_dise + dise[ok])
+    new = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+    pair_inst = key[new] // n_dise
+    pair_n = np.diff(np.r_[np.flatnonzero(new), len(key)])
+    top = np.zeros(n_inst, dtype=np.int64)
+    np.maximum.at(top, pair_inst, pair_n)
+    diagnoses = np.bincount(pair_inst, minlength=n_inst).astype("float64")
+    has_diagnosis = np.bincount(pair_inst, minlength=n_inst) > 0
+
     fees = dataset.fee_details
-    surgery = fees.loc[fees["med_chrgitm_type"] == "06", ["setl_id", "hilist_code"]].astype(
-        "string"
-    )
-    setl_inst = s[["setl_id", "fixmedins_code"]].astype("string").set_index("setl_id")
-    surgery = surgery.assign(inst=lookup(surgery["setl_id"], setl_inst["fixmedins_code"]))
-    per_setl = surgery.groupby(["inst", "setl_id"]).size()
-    sg = surgery.groupby("inst")
+    surgery = np.flatnonzero((fees["med_chrgitm_type"] == "06").fillna(False).to_numpy(bool))
+    setl = k.fee_settlement[surgery]
+    inst = np.where(setl >= 0, k.inst[setl], -1)
+    item, item_names = pd.factorize(fees["hilist_code"].astype("string").take(surgery))
+    n_items = max(len(item_names), 1)
+    has_inst = inst >= 0
+    lines = np.bincount(inst[has_inst], minlength=n_inst).astype("float64")
+    items = np.bincount(_distinct(inst, item, n_items) // n_items, minlength=n_inst)
+    per_setl = np.bincount(setl[has_inst], minlength=len(k.inst))
+    with_surgery = np.flatnonzero(per_setl)
+    surgery_settlements = np.bincount(k.inst[with_surgery], minlength=n_inst)
+    most = np.zeros(n_inst, dtype=np.int64)
+    np.maximum.at(most, k.inst[with_surgery], per_setl[with_surgery])
+    operated = lines > 0
+    names = k.inst_names
     return _frame(
         index,
         {
-            "inst_diagnoses_per_settlement": g.nunique().astype("float64") / settlements,
-            "inst_top_diagnosis_share": top_share,
-            "inst_surgery_items": sg["hilist_code"].nunique().astype("float64"),
-            "inst_surgery_lines_per_settlement": sg.size().astype("float64") / settlements,
-            "inst_surgery_settlement_share": per_setl.groupby(level=0).size() / settlements,
-            "inst_surgery_lines_max": per_setl.groupby(level=0).max().astype("float64"),
+            "inst_diagnoses_per_settlement": pd.Series(diagnoses, index=names) / settlements,
+            "inst_top_diagnosis_share": (
+                pd.Series(top[has_diagnosis], index=names[has_diagnosis]) / settlements
+            ),
+            "inst_surgery_items": pd.Series(
+                items[operated].astype("float64"), index=names[operated]
+            ),
+            "inst_surgery_lines_per_settlement": (
+                pd.Series(lines[operated], index=names[operated]) / settlements
+            ),
+            "inst_surgery_settlement_share": (
+                pd.Series(surgery_settlements[operated], index=names[operated]) / settlements
+            ),
+            "inst_surgery_lines_max": pd.Series(
+                most[operated].astype("float64"), index=names[operated]
+            ),
         },
     )
 
@@ -429,29 +596,34 @@ def count_repeated_claims(dataset: Dataset, settings: ProviderNetworkSettings) -
     """
     index = _institutions(dataset)
     s = dataset.settlements
-    inst = s["fixmedins_code"].astype("string")
+    k = _keys(dataset)
     key = pd.DataFrame(
         {
-            "inst": inst,
-            "psn": s["psn_no"].astype("string"),
-            "dise": s["dise_codg"].astype("string"),
-            "fee": s["medfee_sumamt"].astype("float64"),
+            "inst": k.inst,
+            "psn": k.psn,
+            "dise": k.dise[0],
+            "fee": s["medfee_sumamt"].to_numpy("float64"),
         },
         copy=False,
     )
-    repeated = pd.Series(repeated_rows(key, list(key.columns)), index=key.index).astype("float64")
-    stays = _stays(dataset).sort_values(["inst", "psn_no", "begndate"], kind="stable")
-    previous_end = stays.groupby(["inst", "psn_no"])["enddate"].shift()
-    gap = (stays["begndate"] - previous_end).dt.days
-    readmitted = (gap <= settings.repeat_window_days).fillna(False).astype("float64")
-    r = readmitted.groupby(stays["inst"])
+    repeated = _by(k.inst, repeated_rows(key, list(key.columns)).astype("float64"))
+    stay = np.flatnonzero(s["med_type"].isin(INPATIENT_MED_TYPES).to_numpy(bool))
+    inst, psn = k.inst[stay], k.psn[stay]
+    begin = s["begndate"].to_numpy()[stay]
+    order = sort_order(inst, psn, begin)
+    inst, psn, begin = inst[order], psn[order], begin[order]
+    end = s["enddate"].to_numpy()[stay][order]
+    same = np.r_[False, (inst[1:] == inst[:-1]) & (psn[1:] == psn[:-1])] & (inst >= 0) & (psn >= 0)
+    previous_end = pd.Series(np.r_[end[:1], end[:-1]]).where(same)
+    gap = (pd.Series(begin) - previous_end).dt.days
+    readmitted = _by(inst, (gap <= settings.repeat_window_days).fillna(False).astype("float64"))
     return _frame(
         index,
         {
-            "inst_repeated_claims": repeated.groupby(inst).sum(),
-            "inst_repeated_claim_share": repeated.groupby(inst).mean(),
-            "inst_quick_readmissions": r.sum(),
-            "inst_quick_readmission_share": r.mean(),
+            "inst_repeated_claims": _named(repeated.sum(), k.inst_names),
+            "inst_repeated_claim_share": _named(repeated.mean(), k.inst_names),
+            "inst_quick_readmissions": _named(readmitted.sum(), k.inst_names),
+            "inst_quick_readmission_share": _named(readmitted.mean(), k.inst_names),
         },
     )
 
@@ -466,31 +638,37 @@ def profile_patients(dataset: Dataset, settings: ProviderNetworkSettings) -> pd.
     """
     index = _institutions(dataset)
     s = dataset.settlements
-    persons = dataset.persons.drop_duplicates("psn_no")
-    persons = persons.set_index(persons["psn_no"].astype("string"))
-    psn = s["psn_no"].astype("string")
-    inst = s["fixmedins_code"].astype("string")
-    birth = lookup(psn, persons["brdy"])
-    age = ((s["begndate"] - birth).dt.days / 365.25).astype("float64")
-    male = (lookup(psn, persons["gend"].astype("string")) == "1").fillna(False).astype("float64")
+    k = _keys(dataset)
+    persons = k.persons
+    birth = _person_values(k, "brdy")
+    age = ((s["begndate"].reset_index(drop=True) - birth).dt.days / 365.25).astype("float64")
+    male = (_person_values(k, "gend").astype("string") == "1").fillna(False).astype("float64")
     deceased = (
-        lookup(psn, persons["dead_date"]).notna()
+        _person_values(k, "dead_date").notna()
         if "dead_date" in persons
-        else pd.Series(False, index=s.index)
+        else pd.Series(False, index=age.index)
     ).astype("float64")
+    digits = settings.peer_region_digits
+    home = _person_values(k, "insuplc_admdvs").astype("string").str[:digits]
     institutions = dataset.institutions.drop_duplicates("fixmedins_code")
     located = institutions.set_index(institutions["fixmedins_code"].astype("string"))["admdvs"]
-    digits = settings.peer_region_digits
-    home = lookup(psn, persons["insuplc_admdvs"].astype("string")).str[:digits]
-    away = (home != lookup(inst, located.astype("string")).str[:digits]).fillna(False)
+    region = located.astype("string").str[:digits].array
+    # the region of each code of k.inst; the last, for code -1, as lookup finds a missing key
+    at = np.append(
+        positions(located.index, k.inst_names),
+        positions(located.index, pd.Index([pd.NA], dtype="string")),
+    )
+    there = pd.Series(region.take(at[k.inst], allow_fill=True), dtype="string")
+    away = (home != there).fillna(False).astype("float64")
+    by_age = _by(k.inst, age)
     return _frame(
         index,
         {
-            "inst_patient_age_mean": age.groupby(inst).mean(),
-            "inst_patient_age_sd": age.groupby(inst).std(ddof=0),
-            "inst_patient_male_share": male.groupby(inst).mean(),
-            "inst_patient_deceased_share": deceased.groupby(inst).mean(),
-            "inst_patient_other_region_share": away.astype("float64").groupby(inst).mean(),
+            "inst_patient_age_mean": _named(by_age.mean(), k.inst_names),
+            "inst_patient_age_sd": _named(by_age.std(ddof=0), k.inst_names),
+            "inst_patient_male_share": _named(_by(k.inst, male).mean(), k.inst_names),
+            "inst_patient_deceased_share": _named(_by(k.inst, deceased).mean(), k.inst_names),
+            "inst_patient_other_region_share": _named(_by(k.inst, away).mean(), k.inst_names),
         },
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pandas as pd
 import pytest
 
@@ -324,3 +326,54 @@ def test_institutions_reached_through_physicians_match_a_self_join_of_their_link
     assert p["inst_physician_sharing_institutions"].tolist() == expected["n"].tolist()
     np.testing.assert_allclose(p["inst_physician_sharing_volume"], expected["volume"])
     assert p.loc["H12", "inst_physician_sharing_institutions"] == 0  # no settlements
+
+
+def test_another_dataset_with_the_same_settlements_gets_its_own_signals(
+    dataset: Dataset,
+) -> None:
+    # given signals of a dataset (its integer keys are kept while it lives)
+    before = pn.measure_code_diversity(dataset, SETTINGS)
+    fees = dataset.fee_details
+    # when the same settlements come with other fee lines (no surgery)
+    other = dataset.with_tables(fee_details=fees.loc[fees["med_chrgitm_type"] != "06"])
+
+    after = pn.measure_code_diversity(other, SETTINGS)
+
+    # then the other dataset's fee lines count, not those of the first
+    assert before.loc["A", "inst_surgery_items"] == 2
+    assert after["inst_surgery_items"].sum() == 0
+    assert pn.measure_code_diversity(dataset, SETTINGS).equals(before)
+
+
+def test_the_keys_of_a_dataset_are_forgotten_with_it(dataset: Dataset) -> None:
+    # given a dataset whose signals were computed
+    copy = dataset.with_tables()
+    pn.count_shared_persons(copy, SETTINGS)
+    held = id(copy)
+    assert held in pn._KEYS
+
+    # when the dataset is gone
+    del copy
+    gc.collect()
+
+    # then so are its keys
+    assert held not in pn._KEYS
+
+
+def test_missing_institution_and_person_codes_are_left_out_as_pandas_groups_leave_them(
+    dataset: Dataset,
+) -> None:
+    # given a settlement without an institution code and one without a person
+    s = dataset.settlements.astype({"fixmedins_code": "string", "psn_no": "string"})
+    s.loc[s.index[0], "fixmedins_code"] = pd.NA
+    s.loc[s.index[1], "psn_no"] = pd.NA
+    gaps = dataset.with_tables(settlements=s)
+
+    v = pn.measure_institution_volume(gaps, SETTINGS)
+    r = pn.count_repeated_claims(gaps, SETTINGS)
+
+    # then neither counts for an institution (nor for a person) and nothing breaks
+    assert v["inst_settlements"].sum() == len(s) - 1
+    assert v.loc["A", "inst_settlements"] == 2  # s1 lost its institution
+    assert v.loc["B", "inst_persons"] == 1  # P4; s2 lost its person (P1)
+    assert r.notna().all().all()
