@@ -208,15 +208,13 @@ def assemble(
     specs = parts.specs
     flags = rollup_flags(visits, parts.built)
 
-    frames: dict[Level, pd.DataFrame] = {Level.VISIT: visit_frame(visits, specs)}
     own = {
         Level.PERSON: [ps.persons.set_axis(ps.persons.index.astype("string"))],
         Level.INSTITUTION: parts.level_parts[Level.INSTITUTION],
         Level.DOCTOR: parts.level_parts[Level.DOCTOR],
     }
-    for level in (Level.PERSON, Level.INSTITUTION, Level.DOCTOR):
-        if level not in wanted:
-            continue
+
+    def subject_level(level: Level) -> pd.DataFrame:
         index, codes, rows = rollup_members(level, visits, pop)
         if level == Level.PERSON:
             peer = person_peer_group(visits, index)
@@ -224,19 +222,31 @@ def assemble(
             peer = pop.institution_peer_group
         else:
             peer = pop.doctor_peer_group
-        frames[level] = level_frame(
-            level, visits, flags, index, codes, rows, own[level], peer, specs
-        )
-    if Level.INSTITUTION in frames:
-        frames[Level.INSTITUTION] = finish_institutions(frames[Level.INSTITUTION])
-    if Level.DOCTOR in frames:
-        main = main_institution(pop.doctor_pairs, pop.doctor_index, pop.doctor_pair_codes)
-        frames[Level.DOCTOR]["ctx_institution"] = main
-    frames = {level: frame for level, frame in frames.items() if level in wanted}
-    lines, _ = combine_evidence(concat_evidence([ps.evidence, *parts.evidence]))
-    if wanted != frozenset(Level):
-        keep = lines["subject_type"].isin([lv.value for lv in wanted]).to_numpy(bool)
-        lines = lines.loc[keep].reset_index(drop=True)
+        frame = level_frame(level, visits, flags, index, codes, rows, own[level], peer, specs)
+        if level == Level.INSTITUTION:
+            return finish_institutions(frame)
+        if level == Level.DOCTOR:
+            main = main_institution(pop.doctor_pairs, pop.doctor_index, pop.doctor_pair_codes)
+            frame["ctx_institution"] = main
+        return frame
+
+    def evidence_lines() -> pd.DataFrame:
+        lines, _ = combine_evidence(concat_evidence([ps.evidence, *parts.evidence]))
+        if wanted != frozenset(Level):
+            keep = lines["subject_type"].isin([lv.value for lv in wanted]).to_numpy(bool)
+            lines = lines.loc[keep].reset_index(drop=True)
+        return lines
+
+    # independent pieces: workers take them from the front, this process from the back,
+    # so the large results come last (no pickling of the visit level or the evidence) and
+    # the doctor level (the longest) first
+    order = (Level.DOCTOR, Level.INSTITUTION, Level.PERSON)
+    levels_asked = [lv for lv in order if lv in wanted]
+    tasks: list[Task] = [functools.partial(subject_level, lv) for lv in levels_asked]
+    tasks += [evidence_lines, functools.partial(visit_frame, visits, specs)]
+    *level_frames, lines, visit_level = run(tasks)
+    built_levels = {Level.VISIT: visit_level, **dict(zip(levels_asked, level_frames, strict=True))}
+    frames = {lv: built_levels[lv] for lv in Level if lv in built_levels and lv in wanted}
 
     return FeatureSet(
         frames=frames,

@@ -32,6 +32,7 @@ import weakref
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import SeriesGroupBy
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
@@ -177,7 +178,7 @@ def _named(values: pd.Series, names: pd.Index) -> pd.Series:
     return pd.Series(values.to_numpy()[keep], index=names.take(codes[keep]))
 
 
-def _by(codes: np.ndarray, values: np.ndarray | pd.Series) -> pd.core.groupby.SeriesGroupBy:
+def _by(codes: np.ndarray, values: np.ndarray | pd.Series) -> SeriesGroupBy:
     """``values`` grouped on integer codes: pandas' algorithms (so sums and means are what
     grouping on the codes' names gives), without hashing strings."""
     return pd.Series(np.asarray(values)).groupby(codes)
