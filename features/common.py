@@ -82,7 +82,7 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
         present = np.zeros(span, dtype=bool)
         present[values - low] = True
         return (np.flatnonzero(present) + low).astype(values.dtype)
-    ordered = np.sort(values, kind="stable")
+    ordered = np.sort(values)  # equal values are alike: no need of a stable sort
     if len(ordered) < 2:
         return ordered
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]

@@ -279,17 +279,25 @@ def _basket(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For groups 0..n-1: the wrapping sum of hashes of their distinct items (``item_hash``
     by item code), and the count."""
-    ok = item_i >= 0
-    g = np.asarray(group)[ok].astype(np.int64)
-    i = np.asarray(item_i)[ok].astype(np.int64)
+    g = np.asarray(group).astype(np.int64, copy=False)
+    i = np.asarray(item_i)
+    ok = i >= 0
+    if not ok.all():  # the usual case has an item on every line: no masked copies
+        g, i = g[ok], i[ok]
     width = int(i.max()) + 1 if len(i) else 1
-    pairs = unique_ints(g * width + i)  # sorted by group
-    pg, pi = pairs // width, pairs % width
+    key = g * width
+    key += i
+    pairs = unique_ints(key)  # sorted by group
+    del key
+    pg, pi = np.divmod(pairs, width)
+    del pairs
     out_key = np.zeros(n, dtype=np.uint64)
-    if len(pairs):
+    count = np.zeros(n)
+    if len(pg):
         start = np.flatnonzero(np.r_[True, pg[1:] != pg[:-1]])
-        out_key[pg[start]] = np.add.reduceat(item_hash[pi].astype(np.uint64), start)
-    count = np.bincount(pg, minlength=n).astype("float64")
+        first = pg[start]
+        out_key[first] = np.add.reduceat(item_hash.astype(np.uint64, copy=False)[pi], start)
+        count[first] = np.diff(np.r_[start, len(pg)])
     return out_key, count
 
 
@@ -318,30 +326,8 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     appearance = np.argsort(order[starts], kind="stable")
     pair = ordered[starts][appearance]
     del ordered
-    # the lines' amounts in pair order, gathered once
-    drug = doctor_lines(lines["is_drug"].to_numpy())[order]
-    amt = np.nan_to_num(doctor_lines(lines["amt"].to_numpy())[order])  # missing: adds nothing
-    hv = drug & (doctor_lines(lines["pric"].to_numpy())[order] >= s.high_value_drug_unit_price)
-
-    def per_pair(values: np.ndarray) -> np.ndarray:
-        """Sums of a line amount per pair (in row order within the pair)."""
-        if not len(starts):
-            return np.zeros(0)
-        return np.add.reduceat(values, starts)[appearance]
-
-    per = {
-        "aux_amt": per_pair(amt),
-        "aux_drug_amt": per_pair(amt * drug),
-        "aux_hv_drug_amt": per_pair(amt * hv),
-    }
-    del amt, hv
-    drug_at = np.flatnonzero(drug)  # positions in pair order of the drug lines
-    sorted_pair = np.searchsorted(starts, drug_at, side="right") - 1
-    item_i = doctor_lines(lines["item_i"].to_numpy())[order[drug_at]]
-    key, n_items = _basket(sorted_pair, item_i, item_hashes(pf), len(starts))
-    key, n_items = key[appearance], n_items[appearance]
-
-    # attending physicians without a fee line of their own on the visit
+    # attending physicians without a fee line of their own on the visit: rows after the
+    # pairs' (no amounts), so the columns are allocated once at their full length
     att = np.flatnonzero(visits["atddr_no"].notna().to_numpy())
     names = pd.Index(doc_names)
     att_names = pd.Index(visits["atddr_no"].iloc[att])
@@ -350,19 +336,48 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     new = (known < 0) | ~isin_ints(att_pair, pair)
     extra_names = att_names[new].unique().difference(names)
     all_names = names.append(extra_names)
-    n_att = int(new.sum())
-    vv = np.r_[pair // width, att[new]]
-    dd = np.r_[pair % width, all_names.get_indexer(att_names[new])]
-    zeros = np.zeros(n_att)
+    n_pairs, n_att = len(pair), int(new.sum())
+    vv, dd = np.empty(n_pairs + n_att, dtype=np.int64), np.empty(n_pairs + n_att, dtype=np.int64)
+    np.divmod(pair, width, out=(vv[:n_pairs], dd[:n_pairs]))
+    vv[n_pairs:] = att[new]
+    dd[n_pairs:] = all_names.get_indexer(att_names[new])
+
+    # the lines' amounts in pair order, gathered once
+    drug = doctor_lines(lines["is_drug"].to_numpy())[order]
+    amt = np.nan_to_num(doctor_lines(lines["amt"].to_numpy())[order])  # missing: adds nothing
+    hv = drug & (doctor_lines(lines["pric"].to_numpy())[order] >= s.high_value_drug_unit_price)
+
+    def per_pair(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """Sums of a line value per pair (in row order within the pair), then zeros for
+        the attending rows."""
+        out = np.zeros(n_pairs + n_att, dtype=dtype)
+        if n_pairs:
+            np.take(np.add.reduceat(values, starts), appearance, out=out[:n_pairs])
+        return out
+
+    per = {"aux_amt": per_pair(amt)}
+    np.multiply(amt, drug, out=amt)
+    per["aux_drug_amt"] = per_pair(amt)
+    np.multiply(amt, hv, out=amt)
+    per["aux_hv_drug_amt"] = per_pair(amt)
+    del amt, hv
+    drug_at = np.flatnonzero(drug)  # positions in pair order of the drug lines
+    sorted_pair = np.searchsorted(starts, drug_at, side="right") - 1
+    item_i = doctor_lines(lines["item_i"].to_numpy())[order[drug_at]]
+    key, n_items = _basket(sorted_pair, item_i, item_hashes(pf), n_pairs)
+    basket_key, basket_items = np.zeros(n_pairs + n_att, dtype=np.uint64), np.zeros(n_pairs + n_att)
+    np.take(key, appearance, out=basket_key[:n_pairs])
+    np.take(n_items, appearance, out=basket_items[:n_pairs])
+    del key, n_items
     # the string columns as categoricals of the visits' (and doctors') codes
     psn_i, psn = pd.factorize(visits["psn_no"], sort=True)
     inst_i, inst = pd.factorize(visits["fixmedins_code"], sort=True)
     return pd.DataFrame(
         {
             "mdtrt_id": categorical_codes(vv, visits.index),
-            **{c: np.r_[total, zeros] for c, total in per.items()},
-            "aux_drug_basket_key": np.r_[key, np.zeros(n_att, dtype=np.uint64)],
-            "aux_drug_items": np.r_[n_items, zeros],
+            **per,
+            "aux_drug_basket_key": basket_key,
+            "aux_drug_items": basket_items,
             "doctor": categorical_codes(dd, all_names),
             "psn_no": pd.Categorical.from_codes(
                 psn_i[vv], categories=pd.Index(psn, dtype="string")
