@@ -14,6 +14,7 @@ from features.common import (
     group_cumsum,
     listing,
     num_text,
+    rank_ints,
     sort_order,
     unique_ints,
 )
@@ -343,7 +344,7 @@ def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, np.ndarr
     width, depth = max(len(windows), 1), max(len(persons), 1)
     ok = (inst >= 0) & (when >= 0)
     group = inst.astype(np.int64) * width + when
-    groups = unique_ints(group[ok])  # sorted: the order of a group-by on (i, b)
+    groups, rank = rank_ints(group[ok])  # sorted: the order of a group-by on (i, b)
     seen = ok & (person >= 0)
     triples = unique_ints(group[seen] * depth + person[seen])
     n = np.bincount(np.searchsorted(groups, triples // depth), minlength=len(groups))
@@ -361,7 +362,8 @@ def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, np.ndarr
     frame["burst"] = (frame["n"] >= s.card_burst_min_persons) & (
         frame["n"] / frame["usual"] >= s.card_burst_ratio
     )
-    row = np.where(ok, np.searchsorted(groups, group), -1)
+    row = np.full(len(group), -1, dtype=np.int64)
+    row[ok] = rank
     return frame, row
 
 

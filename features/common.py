@@ -88,6 +88,20 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
     return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
+def rank_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values of an integer array (as ``unique_ints``) and each
+    value's position among them: ``np.unique(values, return_inverse=True)`` in one sort,
+    where a binary search of every value in the distinct ones would cost more."""
+    values = np.asarray(values)
+    order = np.argsort(values)  # equal values get one rank whatever their order
+    ordered = values[order]
+    new = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.cumsum(new) - 1
+    return ordered[new], rank
+
+
 def _dense_range(values: np.ndarray) -> tuple[int, int]:
     """(minimum, width) of integer values that span at most a few times their count (a
     presence mask of that width is cheaper than a sort); width 0 otherwise."""
@@ -353,7 +367,21 @@ def sort_order(*keys: np.ndarray) -> np.ndarray:
             packed, span = ranks[packed], len(distinct)
         packed = packed * width + codes
         span *= width
-    return np.argsort(packed, kind="stable")
+    return _stable_argsort(packed, span)
+
+
+def _stable_argsort(keys: np.ndarray, span: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of integers 0..span-1: when each key's row
+    number fits beside it in 64 bits, one plain sort of (key, row), several times faster
+    than the stable argsort on unordered keys."""
+    bits = max(len(keys) - 1, 1).bit_length()
+    if span > (np.iinfo(np.int64).max >> bits):
+        return np.argsort(keys, kind="stable")
+    keyed = keys << bits
+    keyed |= np.arange(len(keys), dtype=np.int64)
+    keyed.sort()  # keys are distinct with their rows: the order is the stable one
+    keyed &= (1 << bits) - 1
+    return keyed.astype(np.intp, copy=False)
 
 
 def _order_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -362,6 +390,13 @@ def _order_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
         low, high = int(values.min()), int(values.max())
         if high - low < 2**40:
             return values.astype(np.int64) - low, high - low + 1
+    if values.dtype.kind == "M" and len(values):  # ranks of the instants, NaT last
+        distinct, rank = rank_ints(values.view(np.int64))
+        if np.isnat(values).any():  # NaT is the smallest integer: first of the distinct
+            rank -= 1
+            rank[rank < 0] = len(distinct) - 1
+            return rank, len(distinct)
+        return rank, len(distinct) + 1
     codes, distinct = pd.factorize(values, sort=True)
     return np.where(codes < 0, len(distinct), codes).astype(np.int64), len(distinct) + 1
 

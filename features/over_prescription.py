@@ -187,10 +187,15 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
         ordered = key[order]
         start = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(key) else order
         at = order[start]
-        fills = pd.DataFrame({c: dl[c].to_numpy()[at].astype(np.int64) for c in keys})
-        fills["day"] = np.minimum.reduceat(day[order], start) if len(key) else day[:0]
+        cols = {c: dl[c].to_numpy()[at].astype(np.int64, copy=False) for c in keys}
+        cols["day"] = np.minimum.reduceat(day[order], start) if len(key) else day[:0]
         supply = dl["prd_days"].to_numpy(dtype="float64")[order]  # > 0: drug lines state it
-        fills["supply"] = np.add.reduceat(supply, start) if len(key) else supply[:0]
+        cols["supply"] = np.add.reduceat(supply, start) if len(key) else supply[:0]
+        # in time order, each column taken once and framed once (a frame's take and
+        # column assignments copy every column)
+        order = sort_order(*(cols[c] for c in ("psn_i", "item_i", "day", "v")))
+        taken = {c: values[order] for c, values in cols.items()}
+        return pd.DataFrame(taken, index=pd.RangeIndex(len(order)).take(order), copy=False)
     order = sort_order(*(fills[c].to_numpy() for c in ("psn_i", "item_i", "day", "v")))
     return fills.take(order)
 

@@ -21,6 +21,7 @@ from features.common import (
     num_text,
     pair_counts,
     positions,
+    rank_ints,
     repeated_rows,
     sort_order,
     unique_ints,
@@ -88,8 +89,14 @@ def test_sort_order_is_the_order_of_sort_values_with_ties_missing_values_and_wid
         }
     )
 
-    for keys in (["person", "time"], ["supply", "time", "person"], ["wide", "person", "wide"]):
-        expected = frame.sort_values(keys).index.to_numpy()
+    for keys in (
+        ["person", "time"],
+        ["time"],
+        ["time", "person"],
+        ["supply", "time", "person"],
+        ["wide", "person", "wide"],
+    ):
+        expected = frame.sort_values(keys, kind="stable").index.to_numpy()
         assert (sort_order(*(frame[k].to_numpy() for k in keys)) == expected).all()
     assert (sort_order(frame["flag"].to_numpy(), frame["time"].to_numpy()) >= 0).all()
 
@@ -112,6 +119,17 @@ def test_narrow_and_wide_integer_sets_agree_with_numpy() -> None:
     assert np.array_equal(unique_ints(narrow), np.unique(narrow))
     assert unique_ints(narrow.astype(np.int32)).dtype == np.int32
     assert np.array_equal(isin_ints(narrow, keys), np.isin(narrow, keys))
+
+
+def test_integer_ranks_are_numpys_unique_with_its_inverse() -> None:
+    for values in (RNG.integers(-(10**15), 10**15, 4000), RNG.integers(0, 30, 4000), np.array([])):
+        values = values.astype(np.int64)
+        distinct, rank = rank_ints(values)
+        expected_distinct, expected_rank = np.unique(values, return_inverse=True)
+
+        assert np.array_equal(distinct, expected_distinct)
+        assert np.array_equal(rank, expected_rank)
+        assert np.array_equal(distinct[rank], values)
 
 
 def test_distinct_and_repeated_rows_equal_drop_duplicates_and_duplicated() -> None:
