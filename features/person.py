@@ -347,10 +347,10 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     amt = np.nan_to_num(doctor_lines(lines["amt"].to_numpy())[order])  # missing: adds nothing
     hv = drug & (doctor_lines(lines["pric"].to_numpy())[order] >= s.high_value_drug_unit_price)
 
-    def per_pair(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
-        """Sums of a line value per pair (in row order within the pair), then zeros for
+    def per_pair(values: np.ndarray) -> np.ndarray:
+        """Sums of a line amount per pair (in row order within the pair), then zeros for
         the attending rows."""
-        out = np.zeros(n_pairs + n_att, dtype=dtype)
+        out = np.zeros(n_pairs + n_att)
         if n_pairs:
             np.take(np.add.reduceat(values, starts), appearance, out=out[:n_pairs])
         return out
