@@ -75,7 +75,9 @@ def _timed(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
 def _task_name(task: Any) -> str:
     function = getattr(task, "func", task)
     if function.__name__ == "_compute_groups":
-        return "module " + task.args[0][0].compute.__module__.removeprefix("features.")
+        batch = task.args[0]
+        module = batch[0].compute.__module__.removeprefix("features.")
+        return f"module {module}" if len(batch) > 1 else f"{module} {batch[0].specs[0].name}"
     return function.__name__
 
 

@@ -145,8 +145,9 @@ def person_signals(
 @dataclass(frozen=True)
 class PersonStage:
     """The per-person stage of prepared frames as independent tasks: the doctor-visit rows,
-    the visit profile, and the signal groups of each module (which share derived frames,
-    such as the drug lines, so they run in one task); ``finish`` assembles their results.
+    the visit profile, and the signal groups (those of a module that share derived frames,
+    such as the drug lines, in one task: ``SHARED_FRAMES``); ``finish`` assembles their
+    results.
     ``person_signals`` runs the tasks in turn, ``build_features`` may run them side by side
     (``features.parallel``)."""
 
@@ -157,17 +158,20 @@ class PersonStage:
 
     @classmethod
     def of(cls, pf: PersonFrames, s: FeatureSettings) -> PersonStage:
-        batches: dict[str, list[SignalGroup]] = {}
+        batches: dict[tuple[str, int], list[SignalGroup]] = {}
         person_groups = [g for g in registry.groups if g.stage == "person" and g.compute]
         built, skipped = buildable(person_groups, pf.has, s)
-        for group in built:
+        for position, group in enumerate(built):
             assert group.compute is not None
-            batches.setdefault(group.compute.__module__, []).append(group)
-        ordered = sorted(batches.items(), key=lambda item: _heavy_rank(item[0]))
+            module = group.compute.__module__
+            key = (module, 0 if module in SHARED_FRAMES else position)
+            batches.setdefault(key, []).append(group)
+        ordered = sorted(batches.items(), key=lambda item: _heavy_rank(item[0][0]))
         return cls(pf, s, tuple(tuple(b) for _, b in ordered), tuple(skipped))
 
     def tasks(self) -> list[Callable[[], Any]]:
-        """Each module's groups (the heaviest first: ``HEAVIEST_FIRST``), the visit profile,
+        """The signal groups (a task each, those of a ``SHARED_FRAMES`` module together; the
+        heaviest modules first: ``HEAVIEST_FIRST``), the visit profile,
         and the doctor-visit rows (the largest result: last, where
         ``features.parallel.Forked`` computes it in this process, taking tasks from the
         back while the workers take them from the front)."""
@@ -225,6 +229,11 @@ HEAVIEST_FIRST = (
 """The per-person modules by the time their groups take (``bench.bench_features``: 1.2,
 0.8, 0.6 and 0.4 s at 300,000 settlements), so that the workers start on the long ones
 while this process does the doctor-visit rows and the short ones."""
+
+SHARED_FRAMES = frozenset({"features.over_prescription"})
+"""Modules whose groups share derived frames (the drug lines and fills), so run as one
+task; the other modules' groups are a task each, so that the processes finish the stage
+together rather than one waiting for the other's last module."""
 
 
 def _heavy_rank(module: str) -> int:
