@@ -18,6 +18,7 @@ from features.common import (
     robust_z,
     row_key,
     sort_order,
+    stable_argsort,
     unique_ints,
 )
 from features.config import FeatureSettings
@@ -183,7 +184,7 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
         # by side in row order (one stable sort); the groups' order does not matter, the
         # fills are put in time order below
         key = row_key(dl, keys)
-        order = np.argsort(key, kind="stable")
+        order = stable_argsort(key)
         ordered = key[order]
         start = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(key) else order
         at = order[start]

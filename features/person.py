@@ -23,6 +23,7 @@ from features.common import (
     concat_evidence,
     isin_ints,
     positions,
+    stable_argsort,
     stable_hash,
     unique_ints,
 )
@@ -328,11 +329,11 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     line_pair += doctor_lines(doc_codes)
     # each (visit, doctor) pair's lines side by side, in row order; the pairs then in the
     # order of their first line, as groupby(sort=False) numbers them
-    order = np.argsort(line_pair, kind="stable")
+    order = stable_argsort(line_pair)
     ordered = line_pair[order]
     del line_pair
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
-    appearance = np.argsort(order[starts], kind="stable")
+    appearance = stable_argsort(order[starts])
     pair = ordered[starts][appearance]
     del ordered
     # attending physicians without a fee line of their own on the visit: rows after the

@@ -24,6 +24,7 @@ from features.common import (
     rank_ints,
     repeated_rows,
     sort_order,
+    stable_argsort,
     unique_ints,
 )
 from features.contract import Level, Pattern
@@ -119,6 +120,21 @@ def test_narrow_and_wide_integer_sets_agree_with_numpy() -> None:
     assert np.array_equal(unique_ints(narrow), np.unique(narrow))
     assert unique_ints(narrow.astype(np.int32)).dtype == np.int32
     assert np.array_equal(isin_ints(narrow, keys), np.isin(narrow, keys))
+
+
+def test_stable_argsort_is_numpys_stable_argsort_for_ties_negatives_and_wide_values() -> None:
+    for values in (
+        RNG.integers(0, 5, 3000),  # many ties: the row order decides
+        RNG.integers(-(10**6), 10**6, 3000),
+        RNG.integers(-(2**62), 2**62, 3000),  # too wide to pack with the row: numpy's sort
+        RNG.integers(0, 2**63, 3000, dtype=np.uint64) + np.uint64(2**63),
+        RNG.random(3000) < 0.3,
+        np.array([7]),
+        np.array([], dtype=np.int64),
+    ):
+        expected = np.argsort(values, kind="stable")
+
+        assert np.array_equal(stable_argsort(values), expected)
 
 
 def test_integer_ranks_are_numpys_unique_with_its_inverse() -> None:
