@@ -102,18 +102,17 @@ def rank_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[new], rank
 
 
-def stable_argsort(values: np.ndarray, span: int | None = None) -> np.ndarray:
+def stable_argsort(values: np.ndarray) -> np.ndarray:
     """``np.argsort(values, kind="stable")`` of integers: when each value's offset from
-    the smallest (below ``span``, if known) and its row number fit in 64 bits together,
-    one plain sort of (value, row), which is several times faster than the stable sort
-    on unordered values and gives the same order (no two keys are equal)."""
+    the smallest and its row number fit in 64 bits together, one plain sort of (value,
+    row), which is several times faster than the stable sort on unordered values and
+    gives the same order (no two keys are equal)."""
     values = np.asarray(values)
     if values.dtype.kind not in "biu" or len(values) < 2:
         return np.argsort(values, kind="stable")
     low, high = int(values.min()), int(values.max())
-    width = span if span is not None and low >= 0 else high - low + 1
     bits = (len(values) - 1).bit_length()
-    if width > (np.iinfo(np.int64).max >> bits) or high > np.iinfo(np.int64).max:
+    if high - low + 1 > (np.iinfo(np.int64).max >> bits) or high > np.iinfo(np.int64).max:
         return np.argsort(values, kind="stable")
     keyed = values.astype(np.int64)
     if low:
@@ -390,7 +389,7 @@ def sort_order(*keys: np.ndarray) -> np.ndarray:
             packed, span = ranks[packed], len(distinct)
         packed = packed * width + codes
         span *= width
-    return stable_argsort(packed, span)
+    return stable_argsort(packed)
 
 
 def _order_codes(values: np.ndarray) -> tuple[np.ndarray, int]:

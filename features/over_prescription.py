@@ -179,6 +179,7 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
     if np.isnat(day).any():
         fills = dl.groupby(keys, sort=False).agg(day=("day", "min"), supply=("prd_days", "sum"))
         fills = fills.reset_index()
+        cols = {c: fills[c].to_numpy() for c in fills.columns}
     else:
         # the group-by of (person, drug, visit) on the fill's integer code, its lines side
         # by side in row order (one stable sort); the groups' order does not matter, the
@@ -192,13 +193,11 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
         cols["day"] = np.minimum.reduceat(day[order], start) if len(key) else day[:0]
         supply = dl["prd_days"].to_numpy(dtype="float64")[order]  # > 0: drug lines state it
         cols["supply"] = np.add.reduceat(supply, start) if len(key) else supply[:0]
-        # in time order, each column taken once and framed once (a frame's take and
-        # column assignments copy every column)
-        order = sort_order(*(cols[c] for c in ("psn_i", "item_i", "day", "v")))
-        taken = {c: values[order] for c, values in cols.items()}
-        return pd.DataFrame(taken, index=pd.RangeIndex(len(order)).take(order), copy=False)
-    order = sort_order(*(fills[c].to_numpy() for c in ("psn_i", "item_i", "day", "v")))
-    return fills.take(order)
+    # in time order, each column taken once and framed once (a frame's take and column
+    # assignments copy every column)
+    order = sort_order(*(cols[c] for c in ("psn_i", "item_i", "day", "v")))
+    taken = {c: values[order] for c, values in cols.items()}
+    return pd.DataFrame(taken, index=pd.RangeIndex(len(order)).take(order), copy=False)
 
 
 def _previous_fill(fills: pd.DataFrame) -> pd.DataFrame:

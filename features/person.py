@@ -357,13 +357,16 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     amt = np.nan_to_num(doctor_lines(lines["amt"].to_numpy())[order])  # missing: adds nothing
     hv = drug & (doctor_lines(lines["pric"].to_numpy())[order] >= s.high_value_drug_unit_price)
 
-    def per_pair(values: np.ndarray) -> np.ndarray:
-        """Sums of a line amount per pair (in row order within the pair), then zeros for
-        the attending rows."""
-        out = np.zeros(n_pairs + n_att)
-        if n_pairs:
-            np.take(np.add.reduceat(values, starts), appearance, out=out[:n_pairs])
+    def padded(by_sorted_pair: np.ndarray) -> np.ndarray:
+        """Values of the pairs in sorted order put in their order of appearance, then
+        zeros for the attending rows."""
+        out = np.zeros(n_pairs + n_att, dtype=by_sorted_pair.dtype)
+        np.take(by_sorted_pair, appearance, out=out[:n_pairs])
         return out
+
+    def per_pair(values: np.ndarray) -> np.ndarray:
+        """Sums of a line amount per pair (in row order within the pair)."""
+        return padded(np.add.reduceat(values, starts) if n_pairs else np.zeros(0))
 
     per = {"aux_amt": per_pair(amt)}
     np.multiply(amt, drug, out=amt)
@@ -375,10 +378,6 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     sorted_pair = np.searchsorted(starts, drug_at, side="right") - 1
     item_i = doctor_lines(lines["item_i"].to_numpy())[order[drug_at]]
     key, n_items = _basket(sorted_pair, item_i, item_hashes(pf), n_pairs)
-    basket_key, basket_items = np.zeros(n_pairs + n_att, dtype=np.uint64), np.zeros(n_pairs + n_att)
-    np.take(key, appearance, out=basket_key[:n_pairs])
-    np.take(n_items, appearance, out=basket_items[:n_pairs])
-    del key, n_items
     # the string columns as categoricals of the visits' (and doctors') codes
     psn_i, psn = pd.factorize(visits["psn_no"], sort=True)
     inst_i, inst = pd.factorize(visits["fixmedins_code"], sort=True)
@@ -386,8 +385,8 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
         {
             "mdtrt_id": categorical_codes(vv, visits.index),
             **per,
-            "aux_drug_basket_key": basket_key,
-            "aux_drug_items": basket_items,
+            "aux_drug_basket_key": padded(key),
+            "aux_drug_items": padded(n_items),
             "doctor": categorical_codes(dd, all_names),
             "psn_no": pd.Categorical.from_codes(
                 psn_i[vv], categories=pd.Index(psn, dtype="string")
