@@ -21,9 +21,7 @@ import pandas as pd
 from features.common import (
     Signals,
     concat_evidence,
-    isin_ints,
     positions,
-    stable_argsort,
     stable_hash,
     unique_ints,
 )
@@ -315,69 +313,36 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     """One row per (visit, doctor code) from fee lines (bilg_dr_codg) and the attending
     physician (atddr_no): the doctor's fee, drug and high-value drug amounts on the visit
     and the key of the drug basket the doctor ordered."""
+    from features import kernels
+
     lines = pf.lines
     visits = pf.visits
     doc_codes, doc_names = pd.factorize(lines["doctor"])
-    has_doc = doc_codes >= 0
-    everyone = bool(has_doc.all())  # the usual case: no copy of each column for the mask
-
-    def doctor_lines(values: np.ndarray) -> np.ndarray:
-        return values if everyone else values[has_doc]
-
-    width = max(len(doc_names), 1) + 1
-    line_pair = doctor_lines(lines["v"].to_numpy()).astype(np.int64) * width
-    line_pair += doctor_lines(doc_codes)
-    # each (visit, doctor) pair's lines side by side, in row order; the pairs then in the
-    # order of their first line, as groupby(sort=False) numbers them
-    order = stable_argsort(line_pair)
-    ordered = line_pair[order]
-    del line_pair
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
-    appearance = stable_argsort(order[starts])
-    pair = ordered[starts][appearance]
-    del ordered
-    # attending physicians without a fee line of their own on the visit: rows after the
-    # pairs' (no amounts), so the columns are allocated once at their full length
-    att = np.flatnonzero(visits["atddr_no"].notna().to_numpy())
     names = pd.Index(doc_names)
+    att = np.flatnonzero(visits["atddr_no"].notna().to_numpy())
     att_names = pd.Index(visits["atddr_no"].iloc[att])
+    attending = np.full(len(visits), -1, dtype=np.int64)
     known = positions(names, att_names)
-    att_pair = att * width + np.where(known >= 0, known, width - 1)
-    new = (known < 0) | ~isin_ints(att_pair, pair)
-    extra_names = att_names[new].unique().difference(names)
-    all_names = names.append(extra_names)
-    n_pairs, n_att = len(pair), int(new.sum())
-    vv, dd = np.empty(n_pairs + n_att, dtype=np.int64), np.empty(n_pairs + n_att, dtype=np.int64)
-    np.divmod(pair, width, out=(vv[:n_pairs], dd[:n_pairs]))
-    vv[n_pairs:] = att[new]
-    dd[n_pairs:] = all_names.get_indexer(att_names[new])
-
-    # the lines' amounts in pair order, gathered once
-    drug = doctor_lines(lines["is_drug"].to_numpy())[order]
-    amt = np.nan_to_num(doctor_lines(lines["amt"].to_numpy())[order])  # missing: adds nothing
-    hv = drug & (doctor_lines(lines["pric"].to_numpy())[order] >= s.high_value_drug_unit_price)
-
-    def padded(by_sorted_pair: np.ndarray) -> np.ndarray:
-        """Values of the pairs in sorted order put in their order of appearance, then
-        zeros for the attending rows."""
-        out = np.zeros(n_pairs + n_att, dtype=by_sorted_pair.dtype)
-        np.take(by_sorted_pair, appearance, out=out[:n_pairs])
-        return out
-
-    def per_pair(values: np.ndarray) -> np.ndarray:
-        """Sums of a line amount per pair (in row order within the pair)."""
-        return padded(np.add.reduceat(values, starts) if n_pairs else np.zeros(0))
-
-    per = {"aux_amt": per_pair(amt)}
-    np.multiply(amt, drug, out=amt)
-    per["aux_drug_amt"] = per_pair(amt)
-    np.multiply(amt, hv, out=amt)
-    per["aux_hv_drug_amt"] = per_pair(amt)
-    del amt, hv
-    drug_at = np.flatnonzero(drug)  # positions in pair order of the drug lines
-    sorted_pair = np.searchsorted(starts, drug_at, side="right") - 1
-    item_i = doctor_lines(lines["item_i"].to_numpy())[order[drug_at]]
-    key, n_items = _basket(sorted_pair, item_i, item_hashes(pf), n_pairs)
+    attending[att] = np.where(known >= 0, known, -2)
+    vv, dd, amt, drug_amt, hv_amt, key, n_items = kernels.doctor_pairs(
+        lines["v"].to_numpy().astype(np.int64, copy=False),
+        doc_codes.astype(np.int64, copy=False),
+        len(visits),
+        len(names),
+        attending,
+        lines["amt"].to_numpy(dtype=np.float64),
+        lines["is_drug"].to_numpy(dtype=bool),
+        lines["pric"].to_numpy(dtype=np.float64),
+        float(s.high_value_drug_unit_price),
+        lines["item_i"].to_numpy().astype(np.int64, copy=False),
+        item_hashes(pf).astype(np.uint64, copy=False),
+    )
+    # attending doctors of no fee line: codes after the fee lines' doctors
+    unknown = np.flatnonzero(dd < 0)
+    extra = visits["atddr_no"].iloc[vv[unknown]]
+    all_names = names.append(pd.Index(extra).unique().difference(names))
+    dd[unknown] = all_names.get_indexer(extra)
+    per = {"aux_amt": amt, "aux_drug_amt": drug_amt, "aux_hv_drug_amt": hv_amt}
     # the string columns as categoricals of the visits' (and doctors') codes
     psn_i, psn = pd.factorize(visits["psn_no"], sort=True)
     inst_i, inst = pd.factorize(visits["fixmedins_code"], sort=True)
@@ -385,8 +350,8 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
         {
             "mdtrt_id": categorical_codes(vv, visits.index),
             **per,
-            "aux_drug_basket_key": padded(key),
-            "aux_drug_items": padded(n_items),
+            "aux_drug_basket_key": key,
+            "aux_drug_items": n_items,
             "doctor": categorical_codes(dd, all_names),
             "psn_no": pd.Categorical.from_codes(
                 psn_i[vv], categories=pd.Index(psn, dtype="string")
