@@ -12,6 +12,7 @@ from features.common import (
     evidence,
     first_occurrence,
     group_cumsum,
+    join_text,
     listing,
     num_text,
     rank_ints,
@@ -83,14 +84,14 @@ def restricted_item_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             + num_text(age_s[bad])
         )
         why = why_sex.where(sex_bad[bad], rng)
-        item = "item " + hit["item"] + " on " + day_text(hit["day"]) + " (" + why + ")"
+        item = join_text("item ", hit["item"], " on ", day_text(hit["day"]), " (", why, ")")
         listed = listing(hit["v"], item, s.evidence_max_items, sep="; ")
         ids = listing(hit["v"], hit["setl_id"] + "/" + hit["feedetl_sn"], 50, sep=",")
         vv = listed.index.to_numpy()
         vis = visits[["fixmedins_code"]].iloc[vv]
-        text = "Visit " + vis.index.to_series() + " at " + vis["fixmedins_code"] + ": "
-        text = text + listed.to_numpy()
-        idt = "mdtrt_id=" + vis.index.to_series() + "; fee lines=" + ids.reindex(vv).to_numpy()
+        visit_ids = vis.index.to_series()
+        text = join_text("Visit ", visit_ids, " at ", vis["fixmedins_code"], ": ", listed)
+        idt = join_text("mdtrt_id=", visit_ids, "; fee lines=", ids.reindex(vv))
         ev.append(evidence(Level.VISIT, "cl_restricted_item_flag", P, vis.index, text, idt))
     return Signals(out, concat_evidence(ev))
 

@@ -422,6 +422,27 @@ def group_cumsum(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
     return total - np.repeat(before, np.diff(np.r_[np.flatnonzero(start), len(values)]))
 
 
+def join_text(*parts: str | pd.Series | pd.Index | np.ndarray) -> pd.Series:
+    """``part + part + ...`` of texts and text columns in one pass (Arrow's element-wise
+    join): a chain of ``+`` writes every intermediate column of an evidence line.
+    Missing in any column is missing in the result, as with ``+``; the index is that of
+    the first Series among ``parts`` (the others are taken by position)."""
+    index = next((p.index for p in parts if isinstance(p, pd.Series)), None)
+    columns = [
+        pa.scalar(p, pa.large_string())
+        if isinstance(p, str)
+        else pa.array(
+            pd.array(
+                np.asarray(p, dtype=object) if isinstance(p, np.ndarray) else p.array,
+                dtype="string",
+            )
+        ).cast(pa.large_string())
+        for p in parts
+    ]
+    joined = pc.binary_join_element_wise(*columns, pa.scalar("", pa.large_string()))
+    return pd.Series(pd.array(joined, dtype="string"), index=index)
+
+
 def day_text(days: pd.Series) -> pd.Series:
     """Dates as ``yyyy-MM-dd`` text."""
     stamps = pd.to_datetime(days)

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from features.common import positions, sort_order
+from features.common import group_sums, positions, sort_order
 from settlements.errors import InputError
 from settlements.schema import (
     CHRONIC_MED_TYPES,
@@ -247,27 +249,71 @@ def _settlement_frame(settlements: pd.DataFrame) -> pd.DataFrame:
     return setl.take(sort_order(visit, setl["is_refund"].to_numpy(), setl["setl_time"].to_numpy()))
 
 
+def _per_visit(setl: pd.DataFrame) -> pd.DataFrame:
+    """``setl.groupby("mdtrt_id", sort=False)`` aggregated to one row per visit (first
+    non-missing codes, first and last dates and times, summed amounts, the count), by
+    the runs of one id: ``_settlement_frame`` sorts settlements by visit, missing ids
+    last, so no string is hashed again."""
+    ids = setl["mdtrt_id"]
+    n_rows = int(ids.notna().sum())  # the rows with an id come first
+    codes = np.zeros(n_rows, dtype=np.int64)
+    if n_rows:
+        present = pa.array(ids.array[:n_rows])
+        change = pc.not_equal(present[1:], present[:-1]).to_numpy(zero_copy_only=False)
+        np.cumsum(change, out=codes[1:])
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if n_rows else codes
+    n = len(starts)
+    rows = np.arange(n_rows)
+
+    def first(column: str) -> pd.api.extensions.ExtensionArray:
+        values = setl[column].array[:n_rows]
+        missing = np.asarray(pd.isna(values))
+        at = starts
+        if missing.any():  # the first row with a value (-1: none)
+            candidate = np.where(missing, n_rows, rows)
+            at = np.minimum.reduceat(candidate, starts) if n else starts
+            at = np.where(at == n_rows, -1, at)
+        return values.take(at, allow_fill=True)
+
+    def extreme(column: str, reduce: np.ufunc) -> np.ndarray:
+        values = setl[column].to_numpy()[:n_rows]
+        ints = values.view(np.int64)
+        missing = np.isnat(values)
+        fill = np.iinfo(np.int64).max if reduce is np.minimum else np.iinfo(np.int64).min
+        out = reduce.reduceat(np.where(missing, fill, ints), starts) if n else ints[:0]
+        out[out == fill] = np.iinfo(np.int64).min  # NaT: no value in the group
+        return out.view(values.dtype)
+
+    medfee, fund = group_sums(
+        codes,
+        [setl["medfee_sumamt"].to_numpy()[:n_rows], setl["fund_pay_sumamt"].to_numpy()[:n_rows]],
+        n,
+    )
+    index = pd.Index(ids.array[:n_rows].take(starts), dtype="string", name="mdtrt_id")
+    return pd.DataFrame(
+        {
+            "psn_no": first("psn_no"),
+            "fixmedins_code": first("fixmedins_code"),
+            "med_type": first("med_type"),
+            "begndate": extreme("begndate", np.minimum),
+            "enddate": extreme("enddate", np.maximum),
+            "first_setl_time": extreme("setl_time", np.minimum),
+            "last_setl_time": extreme("setl_time", np.maximum),
+            "medfee": medfee,
+            "fund": fund,
+            "dise_codg": first("dise_codg"),
+            "atddr_no": first("atddr_no"),
+            "first_setl_id": first("setl_id"),
+            "n_settlements": np.diff(np.r_[starts, n_rows]).astype(np.int64),
+        },
+        index=index,
+    )
+
+
 def _visit_frame(
     setl: pd.DataFrame, persons: pd.DataFrame, institutions: pd.DataFrame
 ) -> pd.DataFrame:
-    g = setl.groupby("mdtrt_id", sort=False)
-    visits = g.agg(
-        psn_no=("psn_no", "first"),
-        fixmedins_code=("fixmedins_code", "first"),
-        med_type=("med_type", "first"),
-        begndate=("begndate", "min"),
-        enddate=("enddate", "max"),
-        first_setl_time=("setl_time", "min"),
-        last_setl_time=("setl_time", "max"),
-        medfee=("medfee_sumamt", "sum"),
-        fund=("fund_pay_sumamt", "sum"),
-        dise_codg=("dise_codg", "first"),
-        atddr_no=("atddr_no", "first"),
-        first_setl_id=("setl_id", "first"),
-        n_settlements=("setl_id", "size"),
-    )
-    visits.index = visits.index.astype("string")
-    visits.index.name = "mdtrt_id"
+    visits = _per_visit(setl)
     med = visits["med_type"]
     visits["is_stay"] = med.isin(INPATIENT_MED_TYPES).to_numpy(dtype=bool)
     visits["is_emergency"] = med.isin(EMERGENCY_MED_TYPES).to_numpy(dtype=bool)
@@ -278,7 +324,7 @@ def _visit_frame(
 
     p = persons.drop_duplicates("psn_no")
     p = p.set_index(p["psn_no"].astype("string"))
-    pos = positions(p.index, visits["psn_no"])
+    pos = person_row = positions(p.index, visits["psn_no"])
     visits["gend"] = _take(p["gend"].astype("string"), pos)
     visits["brdy"] = _take(pd.to_datetime(p["brdy"]), pos)
     visits["insuplc_admdvs"] = _take(p["insuplc_admdvs"].astype("string"), pos)
@@ -297,8 +343,19 @@ def _visit_frame(
     for c in ("lat", "lon"):
         if c in inst:
             visits[c] = _take(pd.to_numeric(inst[c]).astype("float64"), pos)
-    visits["psn_i"] = pd.factorize(visits["psn_no"])[0]
+    visits["psn_i"] = _person_codes(visits["psn_no"], person_row)
     return visits
+
+
+def _person_codes(psn_no: pd.Series, person_row: np.ndarray) -> np.ndarray:
+    """``pd.factorize(psn_no)[0]``: from each visit's row in the persons table when every
+    visit has a person there (no string hashed again), else by pandas."""
+    if len(person_row) and person_row.min() >= 0 and not psn_no.hasnans:
+        from features import kernels
+
+        rows = person_row.astype(np.int64, copy=False)
+        return kernels.first_appearance_codes(rows, int(rows.max()) + 1).astype(np.intp)
+    return pd.factorize(psn_no)[0]
 
 
 def _take(values: pd.Series, pos: np.ndarray) -> pd.api.extensions.ExtensionArray:

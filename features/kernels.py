@@ -225,3 +225,19 @@ def max_group(offsets: np.ndarray) -> int:
     for g in range(len(offsets) - 1):
         largest = max(largest, offsets[g + 1] - offsets[g])
     return largest
+
+
+@_compiled
+def first_appearance_codes(values: np.ndarray, n_values: int) -> np.ndarray:
+    """``pd.factorize(values)[0]`` of integers 0..n_values-1: codes in order of first
+    appearance, by one pass with a table of the values seen."""
+    code = np.full(n_values, -1, dtype=np.int64)
+    out = np.empty(len(values), dtype=np.int64)
+    n_codes = 0
+    for row in range(len(values)):
+        value = values[row]
+        if code[value] < 0:
+            code[value] = n_codes
+            n_codes += 1
+        out[row] = code[value]
+    return out

@@ -13,6 +13,7 @@ from features.common import (
     first_rows,
     group_cumsum,
     group_sums,
+    join_text,
     listing,
     num_text,
     robust_z,
@@ -120,16 +121,16 @@ def supply_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         shown = hit.loc[first]
         at = np.flatnonzero(over)[first]
         why = np.where(lower[at], "catalogue limit of the item", SUPPLY_KINDS[why_v[v[at]]])
-        item = (
-            "item "
-            + item_code(pf, shown)
-            + " "
-            + num_text(shown["prd_days"])
-            + " days supplied, limit "
-            + num_text(pd.Series(limit[over][first], index=shown.index))
-            + " ("
-            + pd.Series(why, index=shown.index).astype("string")
-            + ")"
+        item = join_text(
+            "item ",
+            item_code(pf, shown),
+            " ",
+            num_text(shown["prd_days"]),
+            " days supplied, limit ",
+            num_text(pd.Series(limit[over][first], index=shown.index)),
+            " (",
+            pd.Series(why, index=shown.index).astype("string"),
+            ")",
         )
         ev.append(
             _visit_evidence(visits, shown, item, "op_supply_over_limit_flag", s, totals[first])
@@ -457,15 +458,16 @@ def _visit_evidence(
     listed = listing(rows["v"], item, s.evidence_max_items, sep="; ", totals=totals)
     vv = listed.index.to_numpy()
     vis = visits[["begndate", "first_setl_id", "fixmedins_code"]].iloc[vv]
-    text = (
-        "Visit "
-        + vis.index.to_series()
-        + " at "
-        + vis["fixmedins_code"]
-        + " on "
-        + day_text(vis["begndate"])
-        + ": "
-        + listed.to_numpy()
+    visit_ids = vis.index.to_series()
+    text = join_text(
+        "Visit ",
+        visit_ids,
+        " at ",
+        vis["fixmedins_code"],
+        " on ",
+        day_text(vis["begndate"]),
+        ": ",
+        listed,
     )
-    ids = "mdtrt_id=" + vis.index.to_series() + "; setl_id=" + vis["first_setl_id"]
+    ids = join_text("mdtrt_id=", visit_ids, "; setl_id=", vis["first_setl_id"])
     return evidence(Level.VISIT, feature, P, vis.index, text, ids)

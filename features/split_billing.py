@@ -11,6 +11,7 @@ from features.common import (
     day_text,
     evidence,
     isin_ints,
+    join_text,
     listing,
     num_text,
     positions,
@@ -309,16 +310,16 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         per = per.loc[per["cnt"] > per["limit"]].reset_index()
         over = np.bincount(per["v"].to_numpy(), minlength=nv).astype("float64")
         if len(per):
-            item = (
-                "item "
-                + per["item"]
-                + " charged "
-                + num_text(per["cnt"], 1)
-                + " units on "
-                + day_text(per["day"])
-                + " (daily limit "
-                + num_text(per["limit"], 1)
-                + ")"
+            item = join_text(
+                "item ",
+                per["item"],
+                " charged ",
+                num_text(per["cnt"], 1),
+                " units on ",
+                day_text(per["day"]),
+                " (daily limit ",
+                num_text(per["limit"], 1),
+                ")",
             )
             ev.append(_visit_listing(visits, per, item, "sb_over_daily_limit", s))
     out["sb_over_daily_limit"] = over
@@ -334,7 +335,7 @@ def _visit_listing(
     listed = listing(rows["v"], item, s.evidence_max_items, sep="; ")
     vv = listed.index.to_numpy()
     vis = visits[["fixmedins_code"]].iloc[vv]
-    text = "Visit " + vis.index.to_series() + " at " + vis["fixmedins_code"] + ": "
-    text = text + listed.to_numpy()
-    ids = "mdtrt_id=" + vis.index.to_series() + "; check=" + detail
+    visit_ids = vis.index.to_series()
+    text = join_text("Visit ", visit_ids, " at ", vis["fixmedins_code"], ": ", listed)
+    ids = join_text("mdtrt_id=", visit_ids, "; check=" + detail)
     return evidence(Level.VISIT, "sb_split_charging_flag", P, vis.index, text, ids)

@@ -16,6 +16,7 @@ from features.common import (
     group_cumsum,
     group_sums,
     isin_ints,
+    join_text,
     listing,
     lookup,
     num_text,
@@ -260,3 +261,16 @@ def test_evidence_keeps_arrow_string_columns_as_string() -> None:
 
     assert lines["explanation"].tolist() == ["one", pd.NA]
     assert all(str(d) == "string" for d in lines.dtypes)
+
+
+def test_join_text_concatenates_in_one_pass_as_plus_does() -> None:
+    # given text columns on one index, one value missing, and a positional array
+    ids = pd.Series(["V1", "V2", "V3"], index=[7, 8, 9], dtype="string")
+    places = pd.Series(["H1", pd.NA, "H3"], index=[7, 8, 9], dtype="string")
+    listed = np.array(["a; b", "c", "d"], dtype=object)
+    # when they are joined with literal texts
+    text = join_text("Visit ", ids, " at ", places, ": ", listed)
+    # then each row is what + gives, missing where a part is missing, on the first index
+    want = "Visit " + ids + " at " + places + ": " + listed
+    pd.testing.assert_series_equal(text, want, check_dtype=False)
+    assert text.index.tolist() == [7, 8, 9] and text.isna().tolist() == [False, True, False]

@@ -100,3 +100,12 @@ def test_group_order_keeps_rows_in_order_within_each_group() -> None:
     # then each group's rows are together and in row order, the ungrouped row left out
     assert offsets.tolist() == [0, 2, 3, 5]
     assert order.tolist() == [1, 5, 4, 0, 2]
+
+
+def test_first_appearance_codes_number_values_as_factorize_does() -> None:
+    # given integers with repeats, out of order
+    values = np.array([5, 2, 5, 0, 2, 7, 0], dtype=np.int64)
+    # when they are coded in order of first appearance
+    codes = kernels.first_appearance_codes(values, 8)
+    # then the codes are pandas' factorize codes
+    assert codes.tolist() == pd.factorize(values)[0].tolist() == [0, 1, 0, 2, 1, 3, 2]
