@@ -468,7 +468,7 @@ def first_rows(keys: np.ndarray, max_items: int) -> tuple[np.ndarray, np.ndarray
     and each row's count of rows with its key: ``listing`` of the kept rows with these
     counts as ``totals`` equals ``listing`` of all rows, so callers build the text of the
     listed rows only."""
-    codes, _ = pd.factorize(np.asarray(keys))
+    codes, _ = _factorize_keys(np.asarray(keys))
     if len(codes) == 0:
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
     counts = np.bincount(codes)
@@ -489,10 +489,12 @@ def listing(
     """Join ``text`` per key (in order of appearance), keeping the first ``max_items`` and
     counting the rest (``totals``: each row's count of rows with its key, when the rows
     were already cut with ``first_rows``). Vectorised: Arrow joins each key's texts."""
-    codes, uniques = pd.factorize(np.asarray(keys))
+    codes, uniques = _factorize_keys(np.asarray(keys))
     if len(codes) == 0:
         return pd.Series(dtype="string")
     values = pa.array(pd.Series(text).astype("string").fillna("").array)
+    if isinstance(values, pa.ChunkedArray):  # one take from one buffer, not per chunk
+        values = values.combine_chunks()
     order = stable_argsort(codes)
     grouped = codes[order]
     start = np.r_[0, np.flatnonzero(np.diff(grouped)) + 1]
@@ -506,13 +508,32 @@ def listing(
     if totals is not None:
         counts = np.asarray(totals)[order][start]
     more = counts - max_items
-    tail = np.full(len(start), "", dtype=object)
-    tail[more > 0] = [f" … and {n} more" for n in more[more > 0]]
-    joined = pc.binary_join_element_wise(
-        joined, pa.array(tail, pa.large_string()), pa.scalar("", pa.large_string())
-    )
+    if (more > 0).any():
+        tail = np.full(len(start), "", dtype=object)
+        tail[more > 0] = [f" … and {n} more" for n in more[more > 0]]
+        joined = pc.binary_join_element_wise(
+            joined, pa.array(tail, pa.large_string()), pa.scalar("", pa.large_string())
+        )
     index = pd.Index(np.asarray(uniques)[grouped[start]])
     return pd.Series(pd.array(joined, dtype="string"), index=index)
+
+
+def _factorize_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(keys)``; of visit positions (small non-negative integers) by one
+    compiled pass instead of a hash table."""
+    if (
+        keys.dtype.kind in "iu"
+        and len(keys)
+        and keys.min() >= 0
+        and keys.max() < 4 * len(keys) + 1024
+    ):
+        from features import kernels
+
+        codes, distinct = kernels.first_appearance_codes(
+            keys.astype(np.int64, copy=False), int(keys.max()) + 1
+        )
+        return codes.astype(np.intp), distinct.astype(keys.dtype, copy=False)
+    return pd.factorize(keys)
 
 
 def robust_z(

@@ -354,7 +354,7 @@ def _person_codes(psn_no: pd.Series, person_row: np.ndarray) -> np.ndarray:
         from features import kernels
 
         rows = person_row.astype(np.int64, copy=False)
-        return kernels.first_appearance_codes(rows, int(rows.max()) + 1).astype(np.intp)
+        return kernels.first_appearance_codes(rows, int(rows.max()) + 1)[0].astype(np.intp)
     return pd.factorize(psn_no)[0]
 
 

@@ -228,16 +228,53 @@ def max_group(offsets: np.ndarray) -> int:
 
 
 @_compiled
-def first_appearance_codes(values: np.ndarray, n_values: int) -> np.ndarray:
-    """``pd.factorize(values)[0]`` of integers 0..n_values-1: codes in order of first
-    appearance, by one pass with a table of the values seen."""
+def first_appearance_codes(values: np.ndarray, n_values: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values)`` of integers 0..n_values-1: codes in order of first
+    appearance and the distinct values in that order, by one pass with a table of the
+    values seen."""
     code = np.full(n_values, -1, dtype=np.int64)
     out = np.empty(len(values), dtype=np.int64)
+    distinct = np.empty(min(len(values), n_values), dtype=np.int64)
     n_codes = 0
     for row in range(len(values)):
         value = values[row]
         if code[value] < 0:
             code[value] = n_codes
+            distinct[n_codes] = value
             n_codes += 1
         out[row] = code[value]
-    return out
+    return out, distinct[:n_codes]
+
+
+@_compiled
+def order_within_runs(
+    first: np.ndarray, second: np.ndarray, day: np.ndarray, visit: np.ndarray
+) -> np.ndarray:
+    """The stable order of rows by (``day``, ``visit``) within each run of equal
+    (``first``, ``second``), runs kept in place: for rows already sorted by the run keys,
+    the order a sort by all four keys gives, without sorting every row again (runs are
+    a person's fills of one drug: a few rows each)."""
+    n = len(first)
+    order = np.arange(n)
+    begin = 0
+    while begin < n:
+        end = begin + 1
+        while end < n and first[end] == first[begin] and second[end] == second[begin]:
+            end += 1
+        if end - begin > 32:
+            run = order[begin:end]
+            by_visit = run[np.argsort(visit[run], kind="mergesort")]
+            order[begin:end] = by_visit[np.argsort(day[by_visit], kind="mergesort")]
+        else:
+            for i in range(begin + 1, end):
+                row = order[i]
+                j = i - 1
+                while j >= begin and (
+                    day[order[j]] > day[row]
+                    or (day[order[j]] == day[row] and visit[order[j]] > visit[row])
+                ):
+                    order[j + 1] = order[j]
+                    j -= 1
+                order[j + 1] = row
+        begin = end
+    return order

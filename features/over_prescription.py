@@ -196,9 +196,28 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
         cols["supply"] = np.add.reduceat(supply, start) if len(key) else supply[:0]
     # in time order, each column taken once and framed once (a frame's take and column
     # assignments copy every column)
-    order = sort_order(*(cols[c] for c in ("psn_i", "item_i", "day", "v")))
+    order = _time_order(cols)
     taken = {c: values[order] for c, values in cols.items()}
     return pd.DataFrame(taken, index=pd.RangeIndex(len(order)).take(order), copy=False)
+
+
+def _time_order(fills: dict[str, np.ndarray]) -> np.ndarray:
+    """The order of fills by (person, drug, day, visit). Fills grouped in (person, drug)
+    order (the usual case) are put in order within each person's drug; others sorted."""
+    psn, item, day, v = (fills[c] for c in ("psn_i", "item_i", "day", "v"))
+    ordered = len(psn) < 2 or bool(
+        ((psn[1:] > psn[:-1]) | ((psn[1:] == psn[:-1]) & (item[1:] >= item[:-1]))).all()
+    )
+    if not ordered or np.isnat(day).any():
+        return sort_order(psn, item, day, v)
+    from features import kernels
+
+    return kernels.order_within_runs(
+        psn.astype(np.int64, copy=False),
+        item.astype(np.int64, copy=False),
+        day.view(np.int64),
+        v.astype(np.int64, copy=False),
+    )
 
 
 def _previous_fill(fills: pd.DataFrame) -> pd.DataFrame:

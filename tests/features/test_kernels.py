@@ -106,6 +106,24 @@ def test_first_appearance_codes_number_values_as_factorize_does() -> None:
     # given integers with repeats, out of order
     values = np.array([5, 2, 5, 0, 2, 7, 0], dtype=np.int64)
     # when they are coded in order of first appearance
-    codes = kernels.first_appearance_codes(values, 8)
-    # then the codes are pandas' factorize codes
+    codes, distinct = kernels.first_appearance_codes(values, 8)
+    # then the codes and values are pandas' factorize
     assert codes.tolist() == pd.factorize(values)[0].tolist() == [0, 1, 0, 2, 1, 3, 2]
+    assert distinct.tolist() == pd.factorize(values)[1].tolist() == [5, 2, 0, 7]
+
+
+def test_order_within_runs_is_the_full_sort_for_rows_grouped_by_run() -> None:
+    # given rows sorted by (person, drug), short and long runs, ties on the day
+    rng = np.random.default_rng(3)
+    person = np.sort(rng.integers(0, 30, 2_000))
+    drug = np.concatenate([np.sort(rng.integers(0, 3, n)) for n in np.bincount(person)])
+    day = rng.integers(0, 20, len(person))
+    visit = rng.permutation(len(person))
+    # when they are ordered within each run
+    order = kernels.order_within_runs(person, drug, day, visit)
+    # then the order is that of a stable sort by all four keys
+    want = pd.DataFrame({"p": person, "d": drug, "day": day, "v": visit}).sort_values(
+        ["p", "d", "day", "v"], kind="stable"
+    )
+    assert order.tolist() == want.index.tolist()
+    assert (np.bincount(person * 3 + drug) > 32).any()  # the long-run branch ran too
