@@ -114,9 +114,11 @@ def doctor_pairs(
     capacity = n_lines + n_visits  # pages never written are never touched
     mark = np.full(n_doctors, -1, dtype=np.int64)  # the visit that last saw the doctor
     slot = np.empty(n_doctors, dtype=np.int64)  # ... and the doctor's pair on it
-    first_row = np.empty(capacity, dtype=np.int64)
-    pair_visit = np.empty(capacity, dtype=np.int64)
-    pair_doctor = np.empty(capacity, dtype=np.int64)
+    # lines in visit order number the pairs in the order of their first line; others
+    # are renumbered by their first lines at the end
+    first_row = np.empty(0 if in_order else capacity, dtype=np.int64)
+    pair_visit = np.empty(capacity, dtype=np.int32)
+    pair_doctor = np.empty(capacity, dtype=np.int32)
     amt = np.zeros(capacity)
     drug_amt = np.zeros(capacity)
     hv_amt = np.zeros(capacity)
@@ -126,7 +128,6 @@ def doctor_pairs(
     n_item_codes = np.int64(len(item_hash))
     keys = np.empty(max(1, max_group(offsets)), dtype=np.int64)
     n_pairs = 0
-    appearance_order = True  # whether pair numbers follow their first lines
     for g in range(n_visits):
         begin = n_pairs
         n_keys = 0
@@ -138,9 +139,8 @@ def doctor_pairs(
             if mark[d] != g:
                 mark[d] = g
                 slot[d] = n_pairs
-                if n_pairs and row < first_row[n_pairs - 1]:
-                    appearance_order = False
-                first_row[n_pairs] = row
+                if not in_order:
+                    first_row[n_pairs] = row
                 pair_visit[n_pairs] = g
                 pair_doctor[n_pairs] = d
                 n_pairs += 1
@@ -166,7 +166,7 @@ def doctor_pairs(
                     basket[p] += item_hash[key % n_item_codes]
                     n_items[p] += 1.0
                     previous = key
-    if not appearance_order:
+    if not in_order:
         _renumber_by_first_row(
             first_row,
             n_pairs,

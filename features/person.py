@@ -341,10 +341,11 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     unknown = np.flatnonzero(dd < 0)
     extra = visits["atddr_no"].iloc[vv[unknown]]
     all_names = names.append(pd.Index(extra).unique().difference(names))
-    dd[unknown] = all_names.get_indexer(extra)
+    dd[unknown] = all_names.get_indexer(extra)  # fewer than 2**31 doctors
     per = {"aux_amt": amt, "aux_drug_amt": drug_amt, "aux_hv_drug_amt": hv_amt}
     # the string columns as categoricals of the visits' (and doctors') codes
-    psn_i, psn = pd.factorize(visits["psn_no"], sort=True)
+    psn_i = visits["psn_i"].to_numpy()  # codes in order of appearance, from prepare
+    first = np.flatnonzero(psn_i > np.maximum.accumulate(np.r_[-1, psn_i[:-1]]))
     inst_i, inst = pd.factorize(visits["fixmedins_code"], sort=True)
     return pd.DataFrame(
         {
@@ -353,11 +354,9 @@ def doctor_visits(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
             "aux_drug_basket_key": key,
             "aux_drug_items": n_items,
             "doctor": categorical_codes(dd, all_names),
-            "psn_no": pd.Categorical.from_codes(
-                psn_i[vv], categories=pd.Index(psn, dtype="string")
-            ),
+            "psn_no": categorical_codes(psn_i[vv], pd.Index(visits["psn_no"].array.take(first))),
             "fixmedins_code": pd.Categorical.from_codes(
-                inst_i[vv], categories=pd.Index(inst, dtype="string")
+                inst_i.astype(np.int32)[vv], categories=pd.Index(inst, dtype="string")
             ),
         },
         copy=False,
@@ -373,9 +372,10 @@ def categorical_codes(codes: np.ndarray, names: pd.Index) -> pd.Categorical:
     if names.is_monotonic_increasing:  # the visits' ids are (prepare sorts settlements)
         return pd.Categorical.from_codes(codes, categories=names)
     order = np.argsort(np.asarray(names, dtype=object), kind="stable")
-    rank = np.empty(len(names), dtype=np.intp)
+    rank = np.empty(len(names) + 1, dtype=np.int32)  # code -1 (missing): the last
     rank[order] = np.arange(len(names))
-    return pd.Categorical.from_codes(np.where(codes >= 0, rank[codes], -1), categories=names[order])
+    rank[-1] = -1
+    return pd.Categorical.from_codes(rank[codes], categories=names[order])
 
 
 def with_strings(frame: pd.DataFrame) -> pd.DataFrame:
