@@ -300,8 +300,11 @@ def population_parts(
     if run is not None:
         todo = [g for g in todo if run(g)]
     waiting = [g for g in todo if id(g) not in done]
-    tasks = [group_task(g, pop if g.stage == "population" else dataset, s) for g in waiting]
-    done.update(zip((id(g) for g in waiting), runner(tasks), strict=True))
+    batches = _shared_batches(waiting)
+    inputs = {"population": pop, "dataset": dataset}
+    tasks = [functools.partial(_compute_batch, b, inputs[b[0].stage], s) for b in batches]
+    for batch, results in zip(batches, runner(tasks), strict=True):
+        done.update(zip((id(g) for g in batch), results, strict=True))
     visits = pop.visits
     evidence: list[pd.DataFrame] = []
     level_parts: dict[Level, list[pd.DataFrame]] = {lv: [] for lv in Level}
@@ -316,6 +319,34 @@ def population_parts(
     built = {n for n in built if registry.get(n).level in wanted}
     specs = tuple(sp for sp in registry.specs() if sp.name in built)
     return PopulationParts(visits, level_parts, evidence, skipped, specs)
+
+
+SHARED_POPULATION_WORK = (frozenset({"card_burst_signals", "card_burst_visit_signals"}),)
+"""Population groups (by function name) that share what they derive (``Population.derived``:
+the card bursts), so run as one task rather than each deriving it in its own process."""
+
+
+def _shared_batches(groups: list[SignalGroup]) -> list[tuple[SignalGroup, ...]]:
+    """The groups as tasks: each alone, those of one ``SHARED_POPULATION_WORK`` set together
+    (where the first of them is)."""
+    batches: list[list[SignalGroup]] = []
+    at: dict[int, list[SignalGroup]] = {}
+    for group in groups:
+        name = getattr(group.compute, "__name__", "")
+        shared = next((i for i, names in enumerate(SHARED_POPULATION_WORK) if name in names), None)
+        if shared is not None and shared in at:
+            at[shared].append(group)
+            continue
+        batches.append([group])
+        if shared is not None:
+            at[shared] = batches[-1]
+    return [tuple(batch) for batch in batches]
+
+
+def _compute_batch(
+    batch: tuple[SignalGroup, ...], given: object, s: FeatureSettings
+) -> list[Signals]:
+    return [group.compute(given, s) for group in batch]  # type: ignore[misc]
 
 
 def rollup_flags(visits: pd.DataFrame, built: set[str]) -> dict[Pattern, np.ndarray]:

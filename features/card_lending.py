@@ -333,9 +333,14 @@ def _month_number(times: pd.Series) -> np.ndarray:
 def _bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, np.ndarray]:
     """Distinct persons per (institution, time window), with the institution's usual
     window, in institution and window order; and each visit's row of it (-1: none).
+    Worked out once for the institution and the visit signals."""
+    name = f"bursts:{s.card_burst_window_minutes}:{s.card_burst_min_persons}:{s.card_burst_ratio}"
+    return pop.derived(name, lambda: _count_bursts(pop, s))  # type: ignore[no-any-return]
 
-    Counted on integer codes of institution, window and person (distinct triples by a
-    sort) rather than by a group-by on strings."""
+
+def _count_bursts(pop: Population, s: FeatureSettings) -> tuple[pd.DataFrame, np.ndarray]:
+    """``_bursts``, counted on integer codes of institution, window and person (distinct
+    triples by a sort) rather than by a group-by on strings."""
     visits = pop.visits
     window = pd.Timedelta(minutes=s.card_burst_window_minutes)
     bucket = visits["first_setl_time"].dt.floor(window)

@@ -9,7 +9,9 @@ of institutions or doctors, given the statistics over everyone that they compare
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +39,15 @@ class Population:
     stay_cost_peers: PeerMedians | None = None
     """Daily-cost medians of peer stays over everyone, when ``visits`` is only a part of
     them (a Spark group of institutions); ``None``: computed from ``visits``."""
+    _derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, name: str, build: Callable[[], Any]) -> Any:
+        """What several signal groups derive alike (``name`` says from which settings),
+        built once; callers must not modify it. Groups sharing one run as one task
+        (``features.build.SHARED_POPULATION_WORK``)."""
+        if name not in self._derived:
+            self._derived[name] = build()
+        return self._derived[name]
 
     @property
     def institution_index(self) -> pd.Index:

@@ -25,6 +25,7 @@ from features.frames import (
     days_between,
     diagnosis_chapter,
     has_limit,
+    item_code,
     items,
     with_limits,
 )
@@ -265,13 +266,13 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
         both = both.drop_duplicates(["v", "day", "item_i"])
         conflicts = np.bincount(both["v"].to_numpy(), minlength=nv).astype("float64")
         if len(both):
-            item = (
-                "component "
-                + both["item"]
-                + " charged with its bundle "
-                + both["bundle_code"].astype("string")
-                + " on "
-                + day_text(both["day"])
+            item = join_text(
+                "component ",
+                both["item"],
+                " charged with its bundle ",
+                both["bundle_code"].astype("string"),
+                " on ",
+                day_text(both["day"]),
             )
             ev.append(_visit_listing(visits, both, item, "sb_bundle_conflicts", s))
         # the same component more than once for the same person on the same day
@@ -284,13 +285,13 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
             times = cnt.reindex(
                 pd.MultiIndex.from_frame(dup_first[["psn_i", "day", "item_i"]])
             ).to_numpy()
-            item = (
-                "component "
-                + dup_first["item"]
-                + " charged "
-                + num_text(pd.Series(times, index=dup_first.index))
-                + " times on "
-                + day_text(dup_first["day"])
+            item = join_text(
+                "component ",
+                dup_first["item"],
+                " charged ",
+                num_text(pd.Series(times, index=dup_first.index)),
+                " times on ",
+                day_text(dup_first["day"]),
             )
             ev.append(_visit_listing(visits, dup_first, item, "sb_duplicate_components", s))
     out["sb_bundle_conflicts"] = conflicts
@@ -300,14 +301,14 @@ def charging_signals(pf: PersonFrames, s: FeatureSettings) -> Signals:
     daily_limit = has_limit(pf, "max_daily_cnt")
     if daily_limit.any():
         limited = daily_limit & ~lines["is_drug"].to_numpy()
-        svc = lines.loc[limited, ["v", "day", "item", "item_i", "cnt"]]
+        svc = lines.loc[limited, ["v", "day", "item_i", "cnt"]]
         svc = with_limits(pf, svc, ("max_daily_cnt",))
         per = svc.groupby(["v", "day", "item_i"], sort=False).agg(
             cnt=("cnt", "sum"),
             limit=("max_daily_cnt", "first"),
-            item=("item", "first"),
         )
         per = per.loc[per["cnt"] > per["limit"]].reset_index()
+        per["item"] = item_code(pf, per)  # the group's item: one code per item_i
         over = np.bincount(per["v"].to_numpy(), minlength=nv).astype("float64")
         if len(per):
             item = join_text(

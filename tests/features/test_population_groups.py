@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import other, over_prescription
+from features import card_lending, other, over_prescription
 from features.bed_hanging import stay_daily_costs
 from features.build import (
+    _compute_batch,
+    _shared_batches,
     assemble,
     level_frame,
     population,
@@ -106,3 +108,28 @@ def test_groups_of_doctors_with_their_visits_judged_together_build_the_whole_doc
     got = pd.concat([judged.values, pd.concat(baskets).reindex(hv.index)], axis=1)
     expected = fs.frames[Level.DOCTOR][list(got.columns)]
     pd.testing.assert_frame_equal(got, expected, check_names=False, check_dtype=False)
+
+
+def test_groups_sharing_card_bursts_run_as_one_task_that_counts_them_once(
+    whole: tuple[object, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the population groups and a count of how often card bursts are counted
+    ds, s, ps, _, _ = whole
+    pop = population(ps, ds, s)  # type: ignore[arg-type]
+    groups = [g for g in registry.groups if g.stage == "population" and g.compute is not None]
+    counted = []
+    real = card_lending._count_bursts
+    monkeypatch.setattr(
+        card_lending, "_count_bursts", lambda p, st: counted.append(1) or real(p, st)
+    )
+    # when they are batched into tasks and the burst task runs
+    batches = _shared_batches(groups)
+    bursts = [b for b in batches if card_lending.card_burst_signals in [g.compute for g in b]]
+    results = _compute_batch(bursts[0], pop, s)  # type: ignore[arg-type]
+    # then both burst groups are one task, the others one each, and bursts are counted once
+    assert [g.compute for g in bursts[0]] == [
+        card_lending.card_burst_signals,
+        card_lending.card_burst_visit_signals,
+    ]
+    assert sum(len(b) for b in batches) == len(groups) == len(batches) + 1
+    assert len(results) == 2 and counted == [1]
