@@ -137,6 +137,8 @@ def build_features(
                 dataset.catalog,
             )
             stage = PersonStage.of(pf, s)
+            if run is not in_turn:  # workers forked from here find numba started
+                start_kernels()
             state["ps"] = stage.finish(run(stage.tasks()))
         finally:  # the worker is collected (and shut down) whatever happened here
             state["early"] = {id(g): r for g, r in zip(early, waiting(), strict=True)}
@@ -160,6 +162,14 @@ def build_features(
 
 SKIPPED_SIGNALS = "signals skipped"
 """The warning of a build whose optional tables, columns or settings leave signals out."""
+
+
+def start_kernels() -> None:
+    """Import numba and load a compiled loop (``features.kernels``): about a second that
+    processes forked afterwards do not spend again."""
+    from features import kernels
+
+    kernels.first_appearance_codes(np.zeros(1, dtype=np.int64), 1)
 
 
 def group_task(group: SignalGroup, given: object, s: FeatureSettings) -> Task:

@@ -518,12 +518,18 @@ def listing(
     return pd.Series(pd.array(joined, dtype="string"), index=index)
 
 
+COMPILED_MIN_ROWS = 100_000
+"""Inputs from this many rows go through the compiled loops of ``features.kernels`` where
+numpy or pandas does the same: below it a process is better off without numba's start-up
+(about a second: its import and its first call load the compiled code)."""
+
+
 def _factorize_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``pd.factorize(keys)``; of visit positions (small non-negative integers) by one
     compiled pass instead of a hash table."""
     if (
         keys.dtype.kind in "iu"
-        and len(keys)
+        and len(keys) >= COMPILED_MIN_ROWS
         and keys.min() >= 0
         and keys.max() < 4 * len(keys) + 1024
     ):

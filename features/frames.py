@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.common import group_sums, positions, sort_order
+from features.common import COMPILED_MIN_ROWS, group_sums, positions, sort_order
 from settlements.errors import InputError
 from settlements.schema import (
     CHRONIC_MED_TYPES,
@@ -350,7 +350,8 @@ def _visit_frame(
 def _person_codes(psn_no: pd.Series, person_row: np.ndarray) -> np.ndarray:
     """``pd.factorize(psn_no)[0]``: from each visit's row in the persons table when every
     visit has a person there (no string hashed again), else by pandas."""
-    if len(person_row) and person_row.min() >= 0 and not psn_no.hasnans:
+    big = len(person_row) >= COMPILED_MIN_ROWS
+    if big and person_row.min() >= 0 and not psn_no.hasnans:
         from features import kernels
 
         rows = person_row.astype(np.int64, copy=False)

@@ -6,10 +6,12 @@ each: a dozen arrays of ten million values, each written once and read once, mos
 the time in the kernel zeroing their fresh pages. One loop over the lines of each visit
 does it in two passes and allocates only the outputs.
 
-The functions compile on first use (``cache=True``: once per machine, in
-``__pycache__``), release the GIL, and take plain numpy arrays of fixed dtypes (the
-callers cast), so that each compiles once. This module imports numba: import it inside
-the functions that use it, so that the CLI and the per-settlement check start without it.
+The functions compile on first use (``cache=True``: once per machine and argument
+types, in ``__pycache__``; a big one takes seconds), release the GIL, and take plain
+numpy arrays of fixed dtypes (the callers cast). Loading numba and the compiled code
+costs a process about a second: callers import this module inside the functions that
+use it, the doctor-visit rows always, the others only for inputs of
+``features.common.COMPILED_MIN_ROWS`` rows or more, where numpy or pandas would do.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from features.common import (
+    COMPILED_MIN_ROWS,
     Signals,
     concat_evidence,
     day_text,
@@ -202,13 +203,14 @@ def _build_fills(pf: PersonFrames) -> pd.DataFrame:
 
 
 def _time_order(fills: dict[str, np.ndarray]) -> np.ndarray:
-    """The order of fills by (person, drug, day, visit). Fills grouped in (person, drug)
-    order (the usual case) are put in order within each person's drug; others sorted."""
+    """The order of fills by (person, drug, day, visit). Many fills grouped in (person,
+    drug) order (the usual case) are put in order within each person's drug by a
+    compiled loop; others are sorted."""
     psn, item, day, v = (fills[c] for c in ("psn_i", "item_i", "day", "v"))
     ordered = len(psn) < 2 or bool(
         ((psn[1:] > psn[:-1]) | ((psn[1:] == psn[:-1]) & (item[1:] >= item[:-1]))).all()
     )
-    if not ordered or np.isnat(day).any():
+    if not ordered or len(psn) < COMPILED_MIN_ROWS or np.isnat(day).any():
         return sort_order(psn, item, day, v)
     from features import kernels
 
