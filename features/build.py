@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from features.common import (
+    COMPILED_MIN_ROWS,
     PeerMedians,
     Signals,
     concat_evidence,
@@ -511,19 +512,45 @@ def _aggregate(
         rollup[f"{stem}_amount_at_risk"] = amount
         ctx[f"ctx_amount_{p.value}"] = amount
     ctx["ctx_amount_other"] = 0.0
+    first, last = _span(visits, codes, rows, n)
+    ctx["ctx_first_date"] = first
+    ctx["ctx_last_date"] = last
+    return rollup, ctx
+
+
+def _span(
+    visits: pd.DataFrame, codes: np.ndarray, rows: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first and last settlement day of each subject (``codes`` 0..n-1 of the visit
+    ``rows``): a compiled pass from ``COMPILED_MIN_ROWS`` rows, pandas' group-by below."""
+    first = visits["first_setl_time"].to_numpy()
+    last = visits["last_setl_time"].to_numpy()
+    if len(codes) >= COMPILED_MIN_ROWS and first.dtype.kind == last.dtype.kind == "M":
+        from features import kernels
+
+        low, high = kernels.group_span(
+            codes.astype(np.int64, copy=False),
+            first.view(np.int64)[rows],
+            last.view(np.int64)[rows],
+            n,
+        )
+        return _day(low.view(first.dtype)), _day(high.view(last.dtype))
     times = pd.DataFrame(
         {
             "c": codes,
-            "first": visits["first_setl_time"].to_numpy()[rows],
-            "last": visits["last_setl_time"].to_numpy()[rows],
+            "first": first[rows],
+            "last": last[rows],
         },
         copy=False,
     )
     span = times.groupby("c").agg(first=("first", "min"), last=("last", "max"))
     span = span.reindex(np.arange(n))
-    ctx["ctx_first_date"] = span["first"].dt.normalize().to_numpy()
-    ctx["ctx_last_date"] = span["last"].dt.normalize().to_numpy()
-    return rollup, ctx
+    return span["first"].dt.normalize().to_numpy(), span["last"].dt.normalize().to_numpy()
+
+
+def _day(times: np.ndarray) -> np.ndarray:
+    """Naive datetimes floored to their day (``dt.normalize``), NaT kept."""
+    return times.astype("datetime64[D]").astype(times.dtype)
 
 
 def main_institution(

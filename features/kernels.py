@@ -280,3 +280,23 @@ def order_within_runs(
                 order[j + 1] = row
         begin = end
     return order
+
+
+@_compiled
+def group_span(
+    group: np.ndarray, first: np.ndarray, last: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group 0..n-1 the smallest ``first`` and the largest ``last`` (datetimes as
+    int64, NaT the smallest integer, skipped as pandas skips it); NaT where none."""
+    nat = np.iinfo(np.int64).min
+    low = np.full(n_groups, nat, dtype=np.int64)
+    high = np.full(n_groups, nat, dtype=np.int64)
+    for row in range(len(group)):
+        g = group[row]
+        x = first[row]
+        if x != nat and (low[g] == nat or x < low[g]):
+            low[g] = x
+        y = last[row]
+        if y != nat and y > high[g]:
+            high[g] = y
+    return low, high

@@ -127,3 +127,30 @@ def test_order_within_runs_is_the_full_sort_for_rows_grouped_by_run() -> None:
     )
     assert order.tolist() == want.index.tolist()
     assert (np.bincount(person * 3 + drug) > 32).any()  # the long-run branch ran too
+
+
+def test_group_span_is_the_groupby_min_and_max_skipping_missing_times() -> None:
+    # given times of four groups, missing ones among them, one group all missing
+    rng = np.random.default_rng(5)
+    group = rng.integers(0, 4, 200)
+    first = pd.Series(
+        pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, 200), "s")
+    )
+    last = first + pd.Timedelta(hours=5)
+    first[rng.random(200) < 0.2] = pd.NaT
+    last[rng.random(200) < 0.2] = pd.NaT
+    first[group == 3] = pd.NaT
+    # when the span of each group is taken in one pass
+    low, high = kernels.group_span(
+        group.astype(np.int64),
+        first.to_numpy().view(np.int64),
+        last.to_numpy().view(np.int64),
+        5,
+    )
+    # then it is pandas' group-by min and max, NaT where a group has none (or no rows)
+    frame = pd.DataFrame({"g": group, "first": first, "last": last})
+    want = frame.groupby("g").agg(first=("first", "min"), last=("last", "max")).reindex(range(5))
+    unit = first.to_numpy().dtype
+    np.testing.assert_array_equal(low.view(unit), want["first"].to_numpy())
+    np.testing.assert_array_equal(high.view(unit), want["last"].to_numpy())
+    assert np.isnat(low.view(unit)[[3, 4]]).all()
