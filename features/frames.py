@@ -324,12 +324,12 @@ def _visit_frame(
 
     p = persons.drop_duplicates("psn_no")
     p = p.set_index(p["psn_no"].astype("string"))
-    pos = person_row = positions(p.index, visits["psn_no"])
-    visits["gend"] = _take(p["gend"].astype("string"), pos)
-    visits["brdy"] = _take(pd.to_datetime(p["brdy"]), pos)
-    visits["insuplc_admdvs"] = _take(p["insuplc_admdvs"].astype("string"), pos)
+    person_row = positions(p.index, visits["psn_no"])
+    visits["gend"] = _take(p["gend"].astype("string"), person_row)
+    visits["brdy"] = _take(pd.to_datetime(p["brdy"]), person_row)
+    visits["insuplc_admdvs"] = _take(p["insuplc_admdvs"].astype("string"), person_row)
     if "dead_date" in p:
-        visits["dead_date"] = _take(pd.to_datetime(p["dead_date"]), pos)
+        visits["dead_date"] = _take(pd.to_datetime(p["dead_date"]), person_row)
 
     inst = institutions.drop_duplicates("fixmedins_code")
     inst = inst.set_index(inst["fixmedins_code"].astype("string"))
