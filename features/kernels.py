@@ -300,3 +300,33 @@ def group_span(
         if y != nat and y > high[g]:
             high[g] = y
     return low, high
+
+
+@_compiled
+def visit_baskets(
+    visit: np.ndarray, item: np.ndarray, n_visits: int, item_hash: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per visit 0..n-1 the wrapping sum of ``item_hash`` over the distinct items of its
+    lines (``item`` -1: none) and their count, from a small sort of each visit's items."""
+    offsets, order = visit_rows(visit, n_visits)
+    in_order = len(order) == 0
+    key = np.zeros(n_visits, dtype=np.uint64)
+    count = np.zeros(n_visits)
+    buffer = np.empty(max(1, max_group(offsets)), dtype=np.int64)
+    for g in range(n_visits):
+        m = 0
+        for k in range(offsets[g], offsets[g + 1]):
+            i = item[k if in_order else order[k]]
+            if i >= 0:
+                buffer[m] = i
+                m += 1
+        if m:
+            local = buffer[:m]
+            sort_small(local)
+            previous = -1
+            for i in local:
+                if i != previous:
+                    key[g] += item_hash[i]
+                    count[g] += 1.0
+                    previous = i
+    return key, count

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from features.common import (
+    COMPILED_MIN_ROWS,
     Signals,
     concat_evidence,
     positions,
@@ -270,7 +271,7 @@ def visit_profile(pf: PersonFrames, s: FeatureSettings) -> pd.DataFrame:
     out["aux_line_amt"] = np.bincount(v, weights=amt, minlength=nv)
     high = amt * (lines["pric"].to_numpy() >= s.high_cost_item_unit_price)
     out["aux_high_cost_amt"] = np.bincount(v, weights=high, minlength=nv)
-    key, n_items = _basket(v, lines["item_i"].to_numpy(), item_hashes(pf), nv)
+    key, n_items = _visit_baskets(v, lines["item_i"].to_numpy(), item_hashes(pf), nv)
     out["aux_basket_key"] = key
     out["aux_basket_items"] = n_items
     return out
@@ -280,6 +281,23 @@ def item_hashes(pf: PersonFrames) -> np.ndarray:
     """The stable hash of each item code, by ``item_i``."""
     table = pf.derived("item_hash", lambda f: pd.DataFrame({"hash": stable_hash(items(f))}))
     return table["hash"].to_numpy()
+
+
+def _visit_baskets(
+    v: np.ndarray, item_i: np.ndarray, item_hash: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``_basket`` of the fee lines by visit: by a compiled pass over each visit's lines
+    from ``COMPILED_MIN_ROWS`` lines (no sort of every line's key)."""
+    if len(v) < COMPILED_MIN_ROWS:
+        return _basket(v, item_i, item_hash, n)
+    from features import kernels
+
+    return kernels.visit_baskets(  # type: ignore[no-any-return]
+        v.astype(np.int64, copy=False),
+        item_i.astype(np.int64, copy=False),
+        n,
+        item_hash.astype(np.uint64, copy=False),
+    )
 
 
 def _basket(

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from features import kernels
+from features.person import _basket
 
 
 def _lines(rng: np.random.Generator, n: int, n_visits: int, in_visit_order: bool) -> pd.DataFrame:
@@ -154,3 +155,21 @@ def test_group_span_is_the_groupby_min_and_max_skipping_missing_times() -> None:
     np.testing.assert_array_equal(low.view(unit), want["first"].to_numpy())
     np.testing.assert_array_equal(high.view(unit), want["last"].to_numpy())
     assert np.isnat(low.view(unit)[[3, 4]]).all()
+
+
+@pytest.mark.parametrize("in_visit_order", [True, False])
+def test_visit_baskets_are_the_sorted_basket_keys(in_visit_order: bool) -> None:
+    # given fee lines with repeated and missing items, in or out of visit order
+    rng = np.random.default_rng(11)
+    visit = np.sort(rng.integers(0, 50, 600))
+    if not in_visit_order:
+        visit = rng.permutation(visit)
+    item = rng.integers(-1, 40, 600)
+    item_hash = rng.integers(0, 2**63, 40, dtype=np.uint64) * np.uint64(2)
+    # when each visit's basket is keyed in one pass
+    key, count = kernels.visit_baskets(visit, item, 52, item_hash)
+    # then the keys and counts are those of the sort-based numpy version
+    want_key, want_count = _basket(visit, item, item_hash, 52)
+    np.testing.assert_array_equal(key, want_key)
+    np.testing.assert_array_equal(count, want_count)
+    assert count[50:].sum() == 0 and count.max() > 1
