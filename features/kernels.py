@@ -88,6 +88,29 @@ def sort_small(values: np.ndarray) -> None:
 
 
 @_compiled
+def _add_distinct_items(
+    keys: np.ndarray,
+    n_item_codes: int | np.int64,
+    base: int,
+    item_hash: np.ndarray,
+    basket: np.ndarray,
+    count: np.ndarray,
+) -> None:
+    """For keys ``offset * n_item_codes + item`` of one visit (sorted here, in place): each
+    distinct item's hash added to the basket of row ``base + offset``, and counted."""
+    if not len(keys):
+        return
+    sort_small(keys)
+    previous = -1
+    for key in keys:
+        if key != previous:
+            p = base + key // n_item_codes
+            basket[p] += item_hash[key % n_item_codes]
+            count[p] += 1.0
+            previous = key
+
+
+@_compiled
 def doctor_pairs(
     visit: np.ndarray,
     doctor: np.ndarray,
@@ -158,16 +181,7 @@ def doctor_pairs(
                     n_keys += 1
         a = attending[g]
         unpaired[g] = a == -2 or (a >= 0 and mark[a] != g)
-        if n_keys:
-            local = keys[:n_keys]
-            sort_small(local)
-            previous = -1
-            for key in local:
-                if key != previous:
-                    p = begin + key // n_item_codes
-                    basket[p] += item_hash[key % n_item_codes]
-                    n_items[p] += 1.0
-                    previous = key
+        _add_distinct_items(keys[:n_keys], n_item_codes, begin, item_hash, basket, n_items)
     if not in_order:
         _renumber_by_first_row(
             first_row,
@@ -313,6 +327,7 @@ def visit_baskets(
     key = np.zeros(n_visits, dtype=np.uint64)
     count = np.zeros(n_visits)
     buffer = np.empty(max(1, max_group(offsets)), dtype=np.int64)
+    n_item_codes = np.int64(len(item_hash))
     for g in range(n_visits):
         m = 0
         for k in range(offsets[g], offsets[g + 1]):
@@ -320,13 +335,5 @@ def visit_baskets(
             if i >= 0:
                 buffer[m] = i
                 m += 1
-        if m:
-            local = buffer[:m]
-            sort_small(local)
-            previous = -1
-            for i in local:
-                if i != previous:
-                    key[g] += item_hash[i]
-                    count[g] += 1.0
-                    previous = i
+        _add_distinct_items(buffer[:m], n_item_codes, g, item_hash, key, count)
     return key, count
