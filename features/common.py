@@ -468,7 +468,7 @@ def first_rows(keys: np.ndarray, max_items: int) -> tuple[np.ndarray, np.ndarray
     and each row's count of rows with its key: ``listing`` of the kept rows with these
     counts as ``totals`` equals ``listing`` of all rows, so callers build the text of the
     listed rows only."""
-    codes, _ = _factorize_keys(np.asarray(keys))
+    codes, _ = factorize_positions(np.asarray(keys))
     if len(codes) == 0:
         return np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
     counts = np.bincount(codes)
@@ -489,7 +489,7 @@ def listing(
     """Join ``text`` per key (in order of appearance), keeping the first ``max_items`` and
     counting the rest (``totals``: each row's count of rows with its key, when the rows
     were already cut with ``first_rows``). Vectorised: Arrow joins each key's texts."""
-    codes, uniques = _factorize_keys(np.asarray(keys))
+    codes, uniques = factorize_positions(np.asarray(keys))
     if len(codes) == 0:
         return pd.Series(dtype="string")
     values = pa.array(pd.Series(text).astype("string").fillna("").array)
@@ -524,9 +524,9 @@ numpy or pandas does the same: below it a process is better off without numba's 
 (about a second: its import and its first call load the compiled code)."""
 
 
-def _factorize_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(keys)``; of visit positions (small non-negative integers) by one
-    compiled pass instead of a hash table."""
+def factorize_positions(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(keys)``; of many positions (small non-negative integers: of visits,
+    of persons' rows) by one compiled pass instead of a hash table."""
     if (
         keys.dtype.kind in "iu"
         and len(keys) >= COMPILED_MIN_ROWS

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.common import COMPILED_MIN_ROWS, group_sums, positions, sort_order
+from features.common import factorize_positions, group_sums, positions, sort_order
 from settlements.errors import InputError
 from settlements.schema import (
     CHRONIC_MED_TYPES,
@@ -348,14 +348,10 @@ def _visit_frame(
 
 
 def _person_codes(psn_no: pd.Series, person_row: np.ndarray) -> np.ndarray:
-    """``pd.factorize(psn_no)[0]``: from each visit's row in the persons table when every
-    visit has a person there (no string hashed again), else by pandas."""
-    big = len(person_row) >= COMPILED_MIN_ROWS
-    if big and person_row.min() >= 0 and not psn_no.hasnans:
-        from features import kernels
-
-        rows = person_row.astype(np.int64, copy=False)
-        return kernels.first_appearance_codes(rows, int(rows.max()) + 1)[0].astype(np.intp)
+    """``pd.factorize(psn_no)[0]``: of each visit's row in the persons table when every
+    visit has a person there (no string hashed again), else of the codes."""
+    if len(person_row) and person_row.min() >= 0 and not psn_no.hasnans:
+        return factorize_positions(person_row)[0]
     return pd.factorize(psn_no)[0]
 
 
